@@ -1,0 +1,1 @@
+"""Board platforms, top-level wrappers, build plans and host drivers (PYNQ-Z1)."""

@@ -1,0 +1,1 @@
+"""Amaranth HDL implementations of the quantized-DNN accelerators; see ``hdl.registry``."""

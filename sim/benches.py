@@ -1,0 +1,8 @@
+"""Which cocotb testbench verifies each registered design (used by ``sim.demo``).
+
+Every design in ``hdl.registry`` must appear here; ``sim/test_benches.py`` checks that.
+"""
+
+BENCHES = {
+    "sbq_encoder": "sim.sbq.tb_term_encoder",
+}

