@@ -2,6 +2,10 @@
 
 This module defines the exact integer behaviour that the RTL in ``hdl/sbq`` must reproduce.
 
+Contents: the term encoder (:func:`encode`), the ranking of term-pair products (:func:`rank_pairs`)
+and the lane/queue inner product (:func:`dot_reference`, the plain sequential definition, and
+:func:`dot`/:func:`dot_matrix`, vectorized and fast enough for whole networks).
+
 Term encoding (leading-one encoding with sign-extension elimination)
 --------------------------------------------------------------------
 A signed ``bits``-wide integer is split into at most ``T = bits // 2`` terms, most significant first.
@@ -15,6 +19,16 @@ A term has a magnitude in {1, 2, 3}, an offset and a sign; only the first term c
 
 from __future__ import annotations
 
+import ctypes
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from collections import deque
+from functools import lru_cache
+from pathlib import Path
+
 import torch
 
 __all__ = [
@@ -24,6 +38,11 @@ __all__ = [
     "decode",
     "term_count",
     "fixed_slice_term_count",
+    "MAX_PAIRS",
+    "rank_pairs",
+    "dot_reference",
+    "dot",
+    "dot_matrix",
 ]
 
 ENCODE_BITS = (4, 8)
@@ -160,3 +179,259 @@ def fixed_slice_term_count(x: torch.Tensor, bits: int) -> torch.Tensor:
     _check_bits(bits)
     x = _check_range(torch.as_tensor(x), bits) & ((1 << bits) - 1)
     return sum(((x >> (2 * s)) & 3 != 0).to(torch.int64) for s in range(bits // 2))
+
+
+# --------------------------------------------------------------------------------------------------
+# Term products and the lane/queue inner product (SPEC.md: "Term products and their order",
+# "One lane", "Inner product").
+
+MAX_PAIRS = 16  # 4 activation terms x 4 weight terms (int8 x int8)
+
+
+def _check_dot_params(budget: int, comp: int, depth: int, lanes: int) -> None:
+    for name, value, low in (("budget", budget, 1), ("comp", comp, 0), ("depth", depth, 0), ("lanes", lanes, 1)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+
+
+def rank_pairs(a: int, w: int) -> list[tuple[int, int, int, int]]:
+    """The term-pair products of ``a * w`` in rank order: ``(value, offset, i, j)`` tuples.
+
+    ``i``/``j`` index the activation/weight terms (0 = most significant). Pairs are ranked by product
+    offset ``off_a + off_w``, largest first; ties go to the smaller ``i``, then the smaller ``j``.
+    Weights of int4 range have the same terms as in int8, so both are encoded as int8.
+    """
+    pairs = []
+    for i, (ma, oa, na) in enumerate(encode_value(a, 8)):
+        for j, (mw, ow, nw) in enumerate(encode_value(w, 8)):
+            value = (-ma if na else ma) * (-mw if nw else mw) << (oa + ow)
+            pairs.append((value, oa + ow, i, j))
+    pairs.sort(key=lambda p: (-p[1], p[2], p[3]))
+    return pairs
+
+
+def dot_reference(a, w, budget: int, comp: int, depth: int, lanes: int = 16) -> int:
+    """Plain sequential SBQ inner product of two integer sequences (the definition in SPEC.md).
+
+    Element ``k`` goes to lane ``k % lanes``; each lane keeps a FIFO of at most ``depth`` queued
+    term products, empty at the start. For a multiplication with ``n`` ranked pairs the lane computes
+    the first ``min(budget, n)``; if ``n > budget`` it pushes the next ``min(comp, n - budget)`` while
+    the FIFO is not full (the rest are dropped); if ``n < budget`` its spare cycles pop the FIFO,
+    oldest first. Zero padding to a multiple of ``lanes`` changes nothing: a zero has no terms, so its
+    ``budget`` cycles only pop. Entries left at the end are dropped.
+    """
+    _check_dot_params(budget, comp, depth, lanes)
+    a, w = [int(v) for v in a], [int(v) for v in w]
+    if len(a) != len(w):
+        raise ValueError(f"a and w differ in length ({len(a)} != {len(w)})")
+    length = -(-len(a) // lanes) * lanes
+    a += [0] * (length - len(a))
+    w += [0] * (length - len(w))
+    total = 0
+    for lane in range(lanes):
+        queue: deque[int] = deque()
+        for k in range(lane, length, lanes):
+            pairs = rank_pairs(a[k], w[k])
+            n = len(pairs)
+            total += sum(p[0] for p in pairs[:budget])
+            if n > budget:
+                for value, *_ in pairs[budget : budget + min(comp, n - budget)]:
+                    if len(queue) < depth:
+                        queue.append(value)
+            for _ in range(max(budget - n, 0)):
+                if queue:
+                    total += queue.popleft()
+    return total
+
+
+@lru_cache(maxsize=1)
+def _pair_table() -> tuple[torch.Tensor, torch.Tensor]:
+    """For every (a, w) in int8 x int8: ranked pair values ``[65536, 16]`` (0-padded) and counts."""
+    values = torch.arange(-128, 128)
+    mag, off, neg, valid = encode(values, 8)
+    signed = torch.where(neg, -mag, mag)
+    # [a, w, i, j]
+    value = signed[:, None, :, None] * signed[None, :, None, :]
+    offset = off[:, None, :, None] + off[None, :, None, :]
+    both = valid[:, None, :, None] & valid[None, :, None, :]
+    value = (value << offset).reshape(256, 256, MAX_PAIRS)
+    offset = offset.reshape(256, 256, MAX_PAIRS)
+    both = both.reshape(256, 256, MAX_PAIRS)
+    position = torch.arange(MAX_PAIRS)  # i * 4 + j: smaller first among equal offsets
+    key = torch.where(both, offset * MAX_PAIRS + (MAX_PAIRS - 1 - position), torch.full_like(offset, -1))
+    order = key.argsort(dim=-1, descending=True, stable=True)
+    ranked = torch.where(both, value, torch.zeros_like(value)).gather(-1, order)
+    return ranked.reshape(-1, MAX_PAIRS).contiguous(), both.sum(-1).reshape(-1).contiguous()
+
+
+def _check_operands(x: torch.Tensor, name: str) -> torch.Tensor:
+    x = torch.as_tensor(x)
+    if x.dtype.is_floating_point or x.dtype.is_complex or x.dtype == torch.bool:
+        raise ValueError(f"{name} must be an integer tensor, got dtype {x.dtype}")
+    x = x.to(torch.int64)
+    if x.numel() and (int(x.min()) < -128 or int(x.max()) > 127):
+        raise ValueError(f"{name} values must lie in the int8 range [-128, 127]")
+    return x
+
+
+@lru_cache(maxsize=8)
+def _budget_tables(budget: int, comp: int):
+    """Per (a, w) table entry, for one budget/compensation: the computed sum of the first
+    ``budget`` pairs, the pair values offered to the queue ``[65536, comp]``, how many are offered,
+    and the spare cycles. int32 is exact: one term product is at most 9 << 12."""
+    ranked, count = _pair_table()
+    computed = ranked[:, :budget].sum(-1).to(torch.int32)
+    offered = ranked[:, budget : budget + comp].to(torch.int32)
+    if offered.shape[1] < comp:  # budget + comp > 16: those ranks never exist
+        offered = torch.nn.functional.pad(offered, (0, comp - offered.shape[1]))
+    n_offered = (count - budget).clamp(min=0, max=comp).to(torch.int32)
+    spare = (budget - count).clamp(min=0).to(torch.int32)
+    return computed, offered.contiguous(), n_offered, spare
+
+
+def _lane_steps(index: torch.Tensor, budget: int, comp: int, depth: int) -> torch.Tensor:
+    """Run lanes over their multiplications. ``index`` ``[..., steps, lanes]`` into the pair table.
+
+    Returns the int64 sum over steps and lanes. Push and pop never happen in the same
+    multiplication (push needs n > budget, pop n < budget), so one step is push-then-pop.
+    """
+    computed, offered, n_offered, spare_table = _budget_tables(budget, comp)
+    shape = index.shape[:-2] + index.shape[-1:]
+    total = torch.zeros(shape, dtype=torch.int64)
+    use_queue = comp > 0 and depth > 0
+    if use_queue:
+        queue = torch.zeros(shape + (depth,), dtype=torch.int32)
+        fill = torch.zeros(shape + (1,), dtype=torch.int32)
+        slot = torch.arange(depth, dtype=torch.int32)
+    for step in range(index.shape[-2]):
+        idx = index[..., step, :]
+        total += computed[idx]
+        if not use_queue:
+            continue
+        # push: slot d takes offered entry d - fill while that is below min(offered, room)
+        pushed = torch.minimum(n_offered[idx].unsqueeze(-1), depth - fill)
+        pos = slot - fill
+        take = (pos >= 0) & (pos < pushed)
+        new = offered[idx].gather(-1, pos.clamp(0, comp - 1).long())
+        queue = torch.where(take, new, queue)
+        fill += pushed
+        # pop: the spare cycles take the oldest entries; shift the rest to the front
+        popped = torch.minimum(spare_table[idx].unsqueeze(-1), fill)
+        total += torch.where(slot < popped, queue, 0).sum(-1)
+        src = (slot + popped).long()
+        queue = torch.where(src < depth, queue.gather(-1, src.clamp(max=depth - 1)), 0)
+        fill -= popped
+    return total.sum(-1)
+
+
+def _table_index(a: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    return (a + 128) * 256 + (w + 128)
+
+
+def _pad_lanes(x: torch.Tensor, lanes: int, zero: int) -> torch.Tensor:
+    """Pad the length to a multiple of ``lanes`` with ``zero`` (the encoding of operand 0) and split
+    it into ``[..., steps, lanes]``."""
+    length = x.shape[-1]
+    padded = -(-length // lanes) * lanes
+    if padded != length:
+        x = torch.nn.functional.pad(x, (0, padded - length), value=zero)
+    return x.reshape(*x.shape[:-1], padded // lanes, lanes)
+
+
+def dot(a, w, budget: int, comp: int, depth: int, lanes: int = 16) -> torch.Tensor:
+    """Vectorized SBQ inner products, exactly :func:`dot_reference` for every vector.
+
+    ``a`` (int8 activations) and ``w`` (int4 or int8 weights): integer tensors ``[..., L]`` that
+    broadcast against each other. Returns int64 ``[...]``.
+    """
+    _check_dot_params(budget, comp, depth, lanes)
+    a, w = _check_operands(a, "a"), _check_operands(w, "w")
+    a, w = torch.broadcast_tensors(a, w)
+    if a.dim() == 0:
+        raise ValueError("a and w need a trailing length dimension")
+    return _lane_steps(_pad_lanes(_table_index(a, w), lanes, _table_index(0, 0)), budget, comp, depth)
+
+
+_KERNEL_SOURCE = Path(__file__).with_name("sbq_kernel.c")
+_KERNEL_MAX_DEPTH = 64
+
+
+@lru_cache(maxsize=1)
+def _kernel():
+    """The compiled C kernel (``sbq_kernel.c``), or ``None`` when no C compiler is available.
+
+    Built once per source version into ``build/golden/`` beside the package (or a temporary folder),
+    with OpenMP when the compiler supports it. ``QACCEL_SBQ_KERNEL=0`` disables it.
+    """
+    if os.environ.get("QACCEL_SBQ_KERNEL", "1") == "0":
+        return None
+    compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        return None
+    source = _KERNEL_SOURCE.read_bytes()
+    tag = hashlib.sha256(source).hexdigest()[:16]
+    folder = Path(__file__).resolve().parent.parent / "build" / "golden"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        folder = Path(tempfile.gettempdir()) / "qaccel-golden"
+        folder.mkdir(parents=True, exist_ok=True)
+    library = folder / f"sbq_kernel-{tag}.so"
+    if not library.exists():
+        partial = library.with_suffix(f".{os.getpid()}.tmp")
+        base = [compiler, "-O3", "-shared", "-fPIC", "-o", str(partial), str(_KERNEL_SOURCE)]
+        for flags in (["-fopenmp"], []):
+            if subprocess.run(base + flags, capture_output=True).returncode == 0:
+                break
+        else:
+            return None
+        partial.replace(library)
+    lib = ctypes.CDLL(str(library))
+    lib.sbq_dot_matrix.restype = None
+    lib.sbq_dot_matrix.argtypes = [ctypes.c_void_p] * 2 + [ctypes.c_int64] * 6 + [ctypes.c_void_p] * 5
+    return lib
+
+
+def _dot_matrix_kernel(lib, a, w, budget, comp, depth, lanes):
+    computed, offered, n_offered, spare = _budget_tables(budget, comp)
+    a8 = a.to(torch.int8).contiguous()
+    w8 = w.to(torch.int8).contiguous()
+    out = torch.empty(a.shape[0], w.shape[0], dtype=torch.int64)
+    offered = offered if comp else torch.zeros(65536, 1, dtype=torch.int32)
+    lib.sbq_dot_matrix(
+        a8.data_ptr(), w8.data_ptr(), a.shape[0], w.shape[0], a.shape[1], lanes,
+        max(comp, 1), depth if comp else 0,
+        computed.data_ptr(), offered.data_ptr(), n_offered.data_ptr(), spare.data_ptr(), out.data_ptr(),
+    )
+    return out
+
+
+def dot_matrix(a, w, budget: int, comp: int, depth: int, lanes: int = 16, backend: str = "auto",
+               chunk: int = 1 << 22) -> torch.Tensor:
+    """SBQ matrix product: ``a`` ``[N, L]`` by ``w`` ``[O, L]`` -> int64 ``[N, O]``.
+
+    The integer core of an SBQ Linear/Conv layer. ``backend``: ``"torch"`` (vectorized over rows,
+    outputs and lanes, sequential over the ``L / lanes`` steps, in chunks of about ``chunk``
+    multiplications), ``"c"`` (the compiled kernel, about two orders of magnitude faster), or
+    ``"auto"`` (the kernel when a C compiler is available). Both are tested equal to
+    :func:`dot_reference`.
+    """
+    _check_dot_params(budget, comp, depth, lanes)
+    if backend not in ("auto", "torch", "c"):
+        raise ValueError(f"backend must be 'auto', 'torch' or 'c', got {backend!r}")
+    a, w = _check_operands(a, "a"), _check_operands(w, "w")
+    if a.dim() != 2 or w.dim() != 2 or a.shape[1] != w.shape[1]:
+        raise ValueError(f"expected a [N, L] and w [O, L], got {tuple(a.shape)} and {tuple(w.shape)}")
+    lib = _kernel() if backend in ("auto", "c") and depth <= _KERNEL_MAX_DEPTH else None
+    if backend == "c" and lib is None:
+        raise RuntimeError("the C kernel is unavailable (no C compiler, or depth > 64)")
+    if lib is not None:
+        return _dot_matrix_kernel(lib, a, w, budget, comp, depth, lanes)
+    rows = max(1, chunk // max(1, w.shape[0] * lanes))
+    wi = _pad_lanes(w + 128, lanes, 128)  # [O, steps, lanes]; index = (a + 128) * 256 + (w + 128)
+    ai = _pad_lanes((a + 128) * 256, lanes, 128 * 256)  # [N, steps, lanes]
+    out = [
+        _lane_steps(ai[start : start + rows, None] + wi[None], budget, comp, depth)
+        for start in range(0, a.shape[0], rows)
+    ]
+    return torch.cat(out) if out else torch.zeros(0, w.shape[0], dtype=torch.int64)
