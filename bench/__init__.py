@@ -1,0 +1,1 @@
+"""Benchmarks: synthesis cost (yosys, nextpnr) and other measurements that write docs/results/."""

