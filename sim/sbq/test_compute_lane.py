@@ -1,0 +1,48 @@
+"""pytest entry: the SBQ compute lane on both simulators, several (B, C, D, wbits) sets."""
+
+import pytest
+
+from golden.sbq import rank_pairs
+from hdl.sbq.compute_lane import MAX_PRODUCT_SUM
+from sim.harness import run_bench
+
+BENCH = "sim.sbq.tb_compute_lane"
+FAST = [
+    {"budget": 4, "comp": 4, "depth": 4, "wbits": 4},
+    {"budget": 2, "comp": 2, "depth": 4, "wbits": 8},
+    {"budget": 3, "comp": 1, "depth": 2, "wbits": 8},
+]
+SLOW = [
+    {"budget": 1, "comp": 1, "depth": 1, "wbits": 8},
+    {"budget": 4, "comp": 0, "depth": 1, "wbits": 8},
+    {"budget": 5, "comp": 3, "depth": 7, "wbits": 4},
+    {"budget": 8, "comp": 8, "depth": 16, "wbits": 8},
+]
+
+
+def _id(p):
+    return "B{budget}C{comp}D{depth}w{wbits}".format(**p)
+
+
+@pytest.mark.parametrize("params", FAST, ids=_id)
+def test_compute_lane(simulator, params, waves):
+    result = run_bench("sbq_lane", params, BENCH, simulator, waves=waves)
+    assert result["tests"] == 4
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("params", SLOW, ids=_id)
+def test_compute_lane_more_params(simulator, params, waves):
+    result = run_bench("sbq_lane", params, BENCH, simulator, waves=waves, extra_env={"SBQ_LANE_PRODUCTS": "200"})
+    assert result["tests"] == 4
+
+
+@pytest.mark.parametrize("wbits", [4, 8])
+def test_product_sum_bound(wbits):
+    """The accumulator width bound: the largest |subset sum| of one multiplication's term products."""
+    best = 0
+    for a in range(-128, 128):
+        for w in range(-(1 << (wbits - 1)), 1 << (wbits - 1)):
+            values = [p[0] for p in rank_pairs(a, w)]
+            best = max(best, sum(v for v in values if v > 0), -sum(v for v in values if v < 0))
+    assert best == MAX_PRODUCT_SUM[wbits]
