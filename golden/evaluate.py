@@ -81,7 +81,7 @@ def evaluate(
         "exclude": list(exclude) if exclude else None,
         "seconds": round(time.perf_counter() - start, 2),
         "model_info": net.info(),
-        "env": {"python": platform.python_version(), "torch": torch.__version__},
+        "env": {"python": platform.python_version(), "torch": torch.__version__, "threads": torch.get_num_threads()},
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
 
@@ -143,6 +143,7 @@ def main(argv=None) -> int:
     ap.add_argument("--key", help="results key (default: scheme label)")
     ap.add_argument("-o", "--results", type=Path, default=DEFAULT_RESULTS, help="JSON results file to merge into")
     ap.add_argument("--no-save", action="store_true", help="print only")
+    ap.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's choice)")
     ap.add_argument("--table", type=Path, metavar="FILE", help="print a markdown table of a results file and exit")
     if argv is None:
         argv = sys.argv[1:]
@@ -166,6 +167,8 @@ def main(argv=None) -> int:
     except (ValueError, TypeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if args.key and len(jobs) > 1:
         ap.error("--key needs a single model and scheme")
     for model, name, scheme in jobs:

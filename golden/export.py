@@ -173,6 +173,7 @@ def main(argv=None) -> int:
     ap.add_argument("--rows", type=int, default=64, help="activation rows per layer (default 64)")
     ap.add_argument("--limit", type=int, default=256, help="at most this many evaluation samples (default 256)")
     ap.add_argument("-o", "--output", type=Path, help="output .npz file")
+    ap.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's choice)")
     argv = sys.argv[1:] if argv is None else argv
     if "--list-layers" in argv:
         args, _ = ap.parse_known_args(argv)
@@ -183,6 +184,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.output is None:
         ap.error("-o FILE.npz is required")
+    if args.threads:
+        torch.set_num_threads(args.threads)
     try:
         scheme = make_scheme(args.scheme, args.wbits, args.abits, args.asym, parse_options(args.opt))
         if args.include or args.exclude:

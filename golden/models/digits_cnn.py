@@ -93,6 +93,12 @@ def fold_batchnorm(model: nn.Module) -> nn.Module:
     return model
 
 
+def split_indices(n: int = 1797) -> dict[str, torch.Tensor]:
+    """Indices into ``load_digits()`` of the test, calibration and training splits."""
+    perm = torch.from_numpy(np.random.RandomState(SPLIT_SEED).permutation(n))
+    return {"test": perm[:N_TEST], "calib": perm[N_TEST : N_TEST + N_CALIB], "train": perm[N_TEST + N_CALIB :]}
+
+
 def load_splits() -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     """``{"train"|"calib"|"test": (images float32 [n, 1, 8, 8], labels int64 [n])}``."""
     from sklearn.datasets import load_digits
@@ -100,9 +106,7 @@ def load_splits() -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     d = load_digits()
     x = torch.tensor(d.images / 16.0, dtype=torch.float32).unsqueeze(1)
     y = torch.tensor(d.target, dtype=torch.int64)
-    perm = torch.from_numpy(np.random.RandomState(SPLIT_SEED).permutation(len(y)))
-    test, calib, train = perm[:N_TEST], perm[N_TEST : N_TEST + N_CALIB], perm[N_TEST + N_CALIB :]
-    return {"train": (x[train], y[train]), "calib": (x[calib], y[calib]), "test": (x[test], y[test])}
+    return {k: (x[i], y[i]) for k, i in split_indices(len(y)).items()}
 
 
 @contextlib.contextmanager
