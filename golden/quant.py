@@ -248,8 +248,20 @@ def register_scheme(name: str, factory: Callable[..., Scheme]) -> None:
     _SCHEMES[name] = factory
 
 
+# Modules that register a scheme when imported; imported on first look-up (they import this module).
+_SCHEME_MODULES = ("golden.sbq",)
+
+
+def _load_scheme_modules() -> None:
+    import importlib
+
+    for module in _SCHEME_MODULES:
+        importlib.import_module(module)
+
+
 def get_scheme(name: str, **options) -> Scheme:
     """A new scheme instance; ``options`` go to the factory (e.g. ``wbits=4, abits=8``)."""
+    _load_scheme_modules()
     try:
         factory = _SCHEMES[name]
     except KeyError:
@@ -261,6 +273,7 @@ def get_scheme(name: str, **options) -> Scheme:
 
 
 def scheme_names() -> list[str]:
+    _load_scheme_modules()
     return sorted(_SCHEMES)
 
 

@@ -1,0 +1,153 @@
+"""SBQ accuracy study: the ``accuracy`` section of ``docs/results/sbq.json`` and its plot.
+
+    python -m golden.sbq_accuracy [-o docs/results/sbq.json] [--minilm-limit 100] [--models digits_cnn,minilm]
+
+Rows, every one on the same evaluation samples of a model:
+
+* ``fp32``; the W4A8 base model ``w4a8`` (weights int4 per output channel, activations int8 per
+  tensor, exact integer dot); uniform ``int4`` (W4A4) and ``int2`` (W2A2);
+* ``sbq[B=b]``: SBQ on the W4A8 base with budget ``b`` in 2, 3, 4, compensation ``C = b``, queue
+  depth ``D = 4``, 16 lanes;
+* ``tq[B=b]``: the same budget without compensation (``C = 0``): term quantization, TQ-like.
+
+digits_cnn uses its whole evaluation split; minilm the first ``--minilm-limit`` evaluation sentences,
+because the exact SBQ emulation costs seconds per sentence. The paper's claims are recorded as
+differences of the headline metric (``claims``). Because a small network's accuracy saturates, the
+study also measures the compute error directly (``dot_error``): on the W4A8 codes of every layer of
+the model (:func:`golden.export.export_layers`, real inputs), the relative RMS error
+``||dot_sbq - dot_exact|| / ||dot_exact||`` of each SBQ/TQ configuration. Other keys of the JSON file (the cost results) are
+kept. A bar chart is written next to it (``sbq_accuracy.png``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+import torch
+
+from .evaluate import evaluate
+from .export import export_layers
+from .models import get_network
+from .quant import get_scheme
+from .sbq import SBQScheme, dot_matrix
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_OUT = REPO / "docs" / "results" / "sbq.json"
+BUDGETS = (2, 3, 4)
+DEPTH = 4
+
+
+def rows() -> dict:
+    """Results key -> scheme (None for fp32)."""
+    table = {
+        "fp32": None,
+        "w4a8": get_scheme("uniform", wbits=4, abits=8),
+        "int4": get_scheme("int4"),
+        "int2": get_scheme("int2"),
+    }
+    for b in BUDGETS:
+        table[f"sbq[B={b}]"] = SBQScheme(budget=b, comp=b, depth=DEPTH)
+    for b in BUDGETS:
+        table[f"tq[B={b}]"] = SBQScheme(budget=b, comp=0, depth=DEPTH)
+    return table
+
+
+def claims(results: dict, metric: str) -> dict:
+    """The paper's claims as differences of the headline metric (positive = claim holds)."""
+    m = {key: entry["metrics"][metric] for key, entry in results.items()}
+    out = {
+        "metric": metric,
+        "sbq_b4_minus_w4a8_base": m["sbq[B=4]"] - m["w4a8"],
+        "sbq_b2_minus_int2": m["sbq[B=2]"] - m["int2"],
+        "sbq_b2_minus_int4": m["sbq[B=2]"] - m["int4"],
+    }
+    for b in BUDGETS:
+        out[f"compensation_gain_b{b}"] = m[f"sbq[B={b}]"] - m[f"tq[B={b}]"]
+    return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in out.items()}
+
+
+def dot_error(model: str, rows: int, limit: int) -> dict:
+    """Relative RMS error of the SBQ/TQ integer dot vs the exact one, pooled over all layers."""
+    arrays = export_layers(model, get_scheme("uniform", wbits=4, abits=8), rows=rows, limit=limit)
+    layers = [str(n) for n in arrays["layers"]]
+    pairs = [(torch.from_numpy(arrays[f"{n}/a_codes"].astype("int64")), torch.from_numpy(arrays[f"{n}/w_codes"].astype("int64"))) for n in layers]
+    exact = [a @ w.T for a, w in pairs]
+    norm = sum(float((e.double() ** 2).sum()) for e in exact) ** 0.5
+    out = {"layers": len(layers), "dots": sum(e.numel() for e in exact)}
+    for b in BUDGETS:
+        for key, comp in ((f"sbq[B={b}]", b), (f"tq[B={b}]", 0)):
+            err = sum(float(((dot_matrix(a, w, b, comp, DEPTH) - e).double() ** 2).sum()) for (a, w), e in zip(pairs, exact))
+            out[key] = round(err ** 0.5 / norm, 6)
+    return out
+
+
+def plot(accuracy: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    models = list(accuracy)
+    fig, axes = plt.subplots(1, len(models), figsize=(6 * len(models), 4), squeeze=False)
+    for ax, model in zip(axes[0], models):
+        metric = accuracy[model]["claims"]["metric"]
+        keys = list(accuracy[model]["rows"])
+        values = [accuracy[model]["rows"][k]["metrics"][metric] for k in keys]
+        colors = ["#555" if k in ("fp32", "w4a8") else "#c66" if k.startswith("int") else
+                  "#36c" if k.startswith("sbq") else "#9bd" for k in keys]
+        ax.bar(range(len(keys)), values, color=colors)
+        ax.set_xticks(range(len(keys)), keys, rotation=45, ha="right")
+        ax.set_ylabel(metric)
+        ax.set_ylim(min(0.0, min(values)), 1.0)
+        ax.set_title(f"{model} ({accuracy[model]['samples']} samples)")
+        for i, v in enumerate(values):
+            ax.text(i, v + 0.01, f"{v:.3f}", ha="center", fontsize=7)
+    fig.suptitle("SBQ (C=B, D=4) vs term quantization without compensation (tq, C=0) and uniform baselines")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m golden.sbq_accuracy", description=__doc__.splitlines()[0])
+    ap.add_argument("-o", "--output", type=Path, default=DEFAULT_OUT, help="JSON file (the 'accuracy' key is replaced)")
+    ap.add_argument("--models", default="digits_cnn,minilm", help="comma-separated models")
+    ap.add_argument("--minilm-limit", type=int, default=100, help="minilm evaluation sentences (default 100)")
+    ap.add_argument("--limit", type=int, help="evaluation samples for the other models (default: all)")
+    ap.add_argument("--error-rows", type=int, default=64, help="activation rows per layer for dot_error (default 64)")
+    args = ap.parse_args(argv)
+
+    accuracy = {}
+    for model in args.models.split(","):
+        net = get_network(model)
+        limit = args.minilm_limit if model == "minilm" else args.limit
+        results = {}
+        for key, scheme in tqdm(rows().items(), desc=model, unit="scheme", file=sys.stderr):
+            entry = evaluate(model, scheme, limit=limit)
+            results[key] = {k: entry[k] for k in ("metrics", "scheme", "seconds")}
+            tqdm.write(f"{model} {key}: " + ", ".join(f"{k}={v:.4f}" for k, v in entry["metrics"].items() if k != "samples"), file=sys.stderr)
+        samples = results["fp32"]["metrics"].get("samples")
+        accuracy[model] = {"samples": samples, "limit": limit, "rows": results, "claims": claims(results, net.metric)}
+        accuracy[model]["dot_error"] = dot_error(model, rows=args.error_rows, limit=args.error_rows)
+
+    path = Path(args.output)
+    data = json.loads(path.read_text()) if path.exists() else {}
+    data["accuracy"] = accuracy
+    data["accuracy_command"] = "python -m golden.sbq_accuracy " + " ".join(argv if argv is not None else sys.argv[1:])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    plot(accuracy, path.with_name("sbq_accuracy.png"))
+    for model, section in accuracy.items():
+        print(f"{model} ({section['samples']} samples): " + ", ".join(f"{k}={v}" for k, v in section["claims"].items()))
+        print(f"{model} dot_error: " + ", ".join(f"{k}={v}" for k, v in section["dot_error"].items()))
+    print(f"wrote {path} and {path.with_name('sbq_accuracy.png')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
