@@ -5,4 +5,6 @@ Every design in ``hdl.registry`` must appear here; ``sim/test_benches.py`` check
 
 BENCHES = {
     "sbq_encoder": "sim.sbq.tb_term_encoder",
+    "sbq_lane": "sim.sbq.tb_compute_lane",
+    "sbq_ipu": "sim.sbq.tb_inner_product_unit",
 }

@@ -104,4 +104,4 @@ def lane_corner_cases(budget: int, comp: int, depth: int, wbits: int, seed: int 
 
 
 def expected(a, w, budget: int, comp: int, depth: int, lanes: int) -> int:
-    return int(dot(torch.tensor([a]), torch.tensor([w]), budget, comp, depth, lanes)[0])
+    return int(dot(torch.tensor([a], dtype=torch.int64), torch.tensor([w], dtype=torch.int64), budget, comp, depth, lanes)[0])
