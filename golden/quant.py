@@ -30,7 +30,7 @@ the float32 reciprocal): weights symmetric per output channel, ``scale = absmax 
 codes clamped to ``[-2**(b-1), 2**(b-1) - 1]``; activations per tensor, symmetric (same formula
 with the calibrated absmax) or asymmetric (``scale = (hi - lo) / (2**b - 1)`` over a range that
 contains 0, ``z = round(-lo / scale)``). Registered names: ``int8``, ``int4``, ``int2`` (W and A at
-that width, symmetric), ``uniform`` (any ``wbits``/``abits``/``asymmetric``).
+that width, symmetric), ``w4a8`` (the SBQ base model), ``uniform`` (any ``wbits``/``abits``/``asymmetric``).
 
 A new scheme in ten lines::
 
@@ -134,10 +134,14 @@ def int_matmul(a_codes: torch.Tensor, w_codes: torch.Tensor) -> torch.Tensor:
     """Exact integer ``a @ w.T`` in int64 (``a``: [N, L], ``w``: [O, L])."""
     if a_codes.dtype != torch.int64 or w_codes.dtype != torch.int64:
         raise ValueError(f"int_matmul needs int64 codes, got {a_codes.dtype} and {w_codes.dtype}")
-    if a_codes.numel() and w_codes.numel():
-        bound = a_codes.shape[1] * int(a_codes.abs().max()) * int(w_codes.abs().max())
-        if bound >= 1 << 63:
-            raise OverflowError("integer accumulation could overflow int64")
+    if not (a_codes.numel() and w_codes.numel()):
+        return a_codes @ w_codes.T
+    bound = a_codes.shape[1] * int(a_codes.abs().max()) * int(w_codes.abs().max())
+    if bound >= 1 << 63:
+        raise OverflowError("integer accumulation could overflow int64")
+    if bound < 1 << 53:
+        # float64 holds every partial sum exactly below 2**53, and BLAS is far faster than int64
+        return (a_codes.double() @ w_codes.double().T).to(torch.int64)
     return a_codes @ w_codes.T
 
 
@@ -290,6 +294,8 @@ def _preset(bits: int):
 for _b in (8, 4, 2):
     register_scheme(f"int{_b}", _preset(_b))
 register_scheme("uniform", UniformScheme)
+# the SBQ paper's base model: int4 weights, int8 activations
+register_scheme("w4a8", lambda asymmetric=False: UniformScheme(4, 8, asymmetric))
 
 
 # --------------------------------------------------------------------------------------------------

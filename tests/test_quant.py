@@ -122,7 +122,8 @@ def test_int_dot_is_the_single_hook():
 
 
 def test_registry_and_labels():
-    assert {"int8", "int4", "int2", "uniform"} <= set(quant.scheme_names())
+    assert {"int8", "int4", "int2", "w4a8", "uniform"} <= set(quant.scheme_names())
+    assert (quant.get_scheme("w4a8").label, quant.get_scheme("w4a8").wbits) == ("w4a8", 4)
     assert quant.get_scheme("int4").label == "int4"
     s = quant.get_scheme("int4", abits=8)
     assert (s.label, s.wbits, s.abits) == ("w4a8", 4, 8)
