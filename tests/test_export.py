@@ -3,8 +3,18 @@ integer matmul / conv of the exported codes, npz round trip and CLI."""
 
 import numpy as np
 import pytest
+import torch
 
 from golden import export, quant
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Small tensors: one torch thread is as fast and does not thrash when the cores are shared."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def _np_conv(fmap, w, stride, padding, dilation, pad_value):

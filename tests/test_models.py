@@ -14,9 +14,19 @@ from golden.models import digits_cnn, get_network, network_names, sentences
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Small tensors: one torch thread is as fast and does not thrash when the cores are shared."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def test_list_prints_names_first():
     out = subprocess.run(
-        [sys.executable, "-m", "golden.models", "--list"], cwd=REPO, capture_output=True, text=True, check=True
+        [sys.executable, "-m", "golden.models", "--list"], cwd=REPO, capture_output=True, text=True, check=True,
+        env=dict(os.environ, OMP_NUM_THREADS="1"),
     ).stdout.split()
     assert out[: len(network_names())] == ["digits_cnn", "minilm"]
 
@@ -87,7 +97,7 @@ def test_minilm_loads_offline():
         "print('ok', sum(type(m).__name__ == 'Linear' for m in net.load().modules()))\n"
     )
     env = dict(os.environ, HF_HUB_OFFLINE="1", HTTP_PROXY="http://127.0.0.1:9", HTTPS_PROXY="http://127.0.0.1:9",
-               HF_HOME=str(REPO / "build" / "no-hf-home"))
+               HF_HOME=str(REPO / "build" / "no-hf-home"), OMP_NUM_THREADS="1")
     r = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.split()[-2:] == ["ok", "36"]

@@ -8,6 +8,15 @@ from torch import nn
 from golden import quant
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Small tensors: one torch thread is as fast and does not thrash when the cores are shared."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def _calibrated(layer: nn.Module, scheme: quant.Scheme, x: torch.Tensor):
     wrapper = nn.Sequential(layer)
     return quant.quantize_model(wrapper, scheme, lambda m: m(x))

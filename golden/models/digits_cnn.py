@@ -12,8 +12,8 @@ Network (6 conv layers, batch-norm, ReLU, 2 residual blocks, one Linear)::
     block2: [conv3x3 32->32, BN, ReLU, conv3x3, BN] + x, ReLU
     head:   global average pool, fc 32->10
 
-Training is deterministic (``torch.manual_seed``, ``torch.use_deterministic_algorithms``, a seeded
-shuffling generator): Adam, 30 epochs, batch 64. The trained weights are cached in
+Training is deterministic (``torch.manual_seed``, ``torch.use_deterministic_algorithms``, one
+thread, a seeded shuffling generator): Adam, 30 epochs, batch 64. The trained weights are cached in
 ``build/models/digits_cnn.pt`` together with the training configuration (retrained when missing or
 when the configuration differs). :meth:`DigitsCNN.load` returns the model with every batch-norm
 folded into the preceding conv (conv bias = BN shift), as an accelerator computes it, so the
@@ -111,12 +111,15 @@ def load_splits() -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
 
 @contextlib.contextmanager
 def _deterministic():
-    prev = torch.are_deterministic_algorithms_enabled()
+    """Deterministic kernels on one thread: the bits do not depend on the machine's core count."""
+    prev, threads = torch.are_deterministic_algorithms_enabled(), torch.get_num_threads()
     torch.use_deterministic_algorithms(True)
+    torch.set_num_threads(1)
     try:
         yield
     finally:
         torch.use_deterministic_algorithms(prev)
+        torch.set_num_threads(threads)
 
 
 def train(config: dict = TRAIN_CONFIG, splits=None, progress: bool = False) -> DigitsResNet:
