@@ -81,6 +81,15 @@ def test_minilm_w4a8_linear_export():
     _check_layer(f, 4, 8, False, rows=24)
 
 
+def test_minilm_asymmetric_export_nonzero_zero_point():
+    """LayerNorm outputs are signed: the zero point is inside the code range, not at 0."""
+    scheme = quant.get_scheme("uniform", wbits=8, abits=8, asymmetric=True)
+    arrays = export.export_layers("minilm", scheme, ["bert.encoder.layer.1.attention.self.value"], rows=8)
+    f = {k.split("/", 1)[1]: v for k, v in arrays.items() if "/" in k}
+    assert 0 < int(f["a_zero_point"]) < 255
+    _check_layer(f, 8, 8, True, rows=8)
+
+
 def test_export_cli(tmp_path, capsys):
     out = tmp_path / "fc.npz"
     assert export.main(["--model", "digits_cnn", "--scheme", "int8", "--layer", "fc", "--rows", "8", "-o", str(out)]) == 0
