@@ -219,6 +219,62 @@ def _document(results: dict, args, lanes: int, versions: dict, seconds: float, c
     return cost, flat, ratios
 
 
+def markdown(cost: dict) -> str:
+    """The tables of docs/sbq.md (section Cost) from a ``cost`` object."""
+    parts = cost["parts"]
+
+    def cell(value, suffix=""):
+        return "-" if value is None else f"{value}{suffix}"
+
+    lines = [
+        "| part | 7-series LUT | LUTRAM (LUTs) | FF | DSP | CARRY4 | ECP5 LUT4 | CCU2C | DPR16X4 | FF | Fmax (MHz) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for key, entry in parts.items():
+        if "error" in entry:
+            lines.append(f"| `{key}` | {entry['error']} |" + " |" * 9)
+            continue
+        x, e = entry["xilinx"], entry["ecp5"]
+        fmax = cell(e.get("fmax_mhz"))
+        if e.get("fmax_mhz") is None and e.get("fmax_proxy_mhz") is not None:
+            fmax = f"({e['fmax_proxy_mhz']}, lane)"
+        lines.append(
+            f"| `{key}` | {x['luts']} | {x['lutram_luts']} | {x['ffs']} | {x['dsps']} | {x['carry']} | "
+            f"{e['luts']} | {e['carry']} | {e.get('lutram', '-')} | {e['ffs']} | {fmax} |"
+        )
+    r = cost["ratios"]
+    tg4, tg8 = parts.get("term_generator", {}), parts.get("term_generator_w8", {})
+    lines += [
+        "",
+        "| Table V | 7-series LUT | / generator w8 | / generator w4 | ECP5 LUT4 | / generator w8 | Fmax (MHz) "
+        "| paper area (um^2) | paper / generator |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    rows = [
+        ("bubble sorter", "bubble_sorter", r.get("bubble_over_term_generator_w8"),
+         r.get("bubble_over_term_generator_w4"), r.get("ecp5_bubble_over_term_generator_w8"),
+         PAPER["bubble_sorter_area_um2"], r.get("paper_bubble_over_term_generator_area")),
+        ("bitonic sorting network", "bitonic_sorter", r.get("bitonic_over_term_generator_w8"),
+         r.get("bitonic_over_term_generator_w4"), r.get("ecp5_bitonic_over_term_generator_w8"),
+         PAPER["bitonic_sorter_area_um2"], r.get("paper_bitonic_over_term_generator_area")),
+    ]
+    for label, key, w8, w4, e8, area, paper_ratio in rows:
+        entry = parts.get(key, {})
+        if "xilinx" not in entry:
+            continue
+        lines.append(
+            f"| {label} | {entry['xilinx']['luts']} | {cell(w8, 'x')} | {cell(w4, 'x')} | {entry['ecp5']['luts']} | "
+            f"{cell(e8, 'x')} | {cell(entry['ecp5'].get('fmax_mhz'))} | {area} | {cell(paper_ratio, 'x')} |"
+        )
+    for label, entry in (("term generator, wbits 8 (16 pairs)", tg8), ("term generator, wbits 4 (8 pairs)", tg4)):
+        if "xilinx" in entry:
+            lines.append(
+                f"| {label} | {entry['xilinx']['luts']} | | | {entry['ecp5']['luts']} | | "
+                f"{cell(entry['ecp5'].get('fmax_mhz'))} | {PAPER['term_generator_area_um2']} | |"
+            )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=COMMAND, description=__doc__.split("\n\n")[0])
     parser.add_argument("-o", "--output", type=Path, default=None,
@@ -227,7 +283,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", metavar="PART",
                         help="measure only these parts, also the extra *_indexed sorters (abc9 on the indexed "
                              "bubble sorter ran over 8 minutes here, so they are not in the default run)")
+    parser.add_argument("--table", action="store_true",
+                        help="print the markdown tables of docs/sbq.md from the output JSON, synthesize nothing")
     args = parser.parse_args(argv)
+    if args.table:
+        source = args.output or DEFAULT_OUTPUT
+        print(markdown(json.loads(source.read_text())["cost"]))
+        return 0
     output = args.output or (QUICK_OUTPUT if args.quick or args.only else DEFAULT_OUTPUT)
     lanes = 2 if args.quick else CONFIG["lanes"]
 
