@@ -8,8 +8,12 @@ stream rule), so random valid gaps and ready drops exercise the back-pressure pa
 
 from __future__ import annotations
 
+import json
 import random
 from collections import deque
+from pathlib import Path
+
+import cocotb
 
 from cocotb.clock import Clock
 from cocotb.triggers import ReadOnly, RisingEdge, Timer
@@ -125,3 +129,16 @@ class StreamBench:
             if done():
                 return self.cycle
         raise AssertionError(f"timeout after {max_cycles} cycles")
+
+
+THROUGHPUT_DIR = Path(__file__).resolve().parents[2] / "build" / "sbq" / "throughput"
+
+
+def record_throughput(design: str, params: dict, figures: dict) -> Path:
+    """Write a measured throughput to ``build/sbq/throughput/<design>_<params>_<simulator>.json``."""
+    key = "_".join(f"{k}{v}" for k, v in sorted(params.items()))
+    simulator = cocotb.SIM_NAME.split()[0].lower()
+    THROUGHPUT_DIR.mkdir(parents=True, exist_ok=True)
+    path = THROUGHPUT_DIR / f"{design}_{key}_{simulator}.json"
+    path.write_text(json.dumps({"design": design, "parameters": params, "simulator": cocotb.SIM_NAME, **figures}, indent=2) + "\n")
+    return path

@@ -1,6 +1,5 @@
 """cocotb testbench: one SBQ compute lane (``sbq_lane``) bit-exact against ``golden.sbq.dot(lanes=1)``."""
 
-import json
 import os
 import random
 
@@ -9,7 +8,7 @@ import cocotb
 from hdl.sbq.compute_lane import sum_width
 from sim.harness import bench_params
 from sim.sbq.cases import expected, lane_corner_cases, random_vector
-from sim.sbq.streams import Sink, Source, StreamBench, pack
+from sim.sbq.streams import Sink, Source, StreamBench, pack, record_throughput
 
 
 def _setup(dut, seed, p_valid=1.0, p_ready=1.0, p_hold=0.0):
@@ -105,8 +104,4 @@ async def throughput(dut):
     per_mult = (cycles[-1] - cycles[0]) / (len(cycles) - 1)
     dut._log.info("cycles between multiplications: %s (budget %d), %.3f on average", gaps, params["budget"], per_mult)
     assert gaps == [params["budget"]], f"expected one multiplication every {params['budget']} cycles, gaps {gaps}"
-    out = os.environ.get("SBQ_THROUGHPUT_JSON")
-    if out:
-        with open(out, "a") as f:
-            f.write(json.dumps({"design": "sbq_lane", **params, "multiplications": len(cycles),
-                                "cycles_per_multiplication": per_mult}) + "\n")
+    record_throughput("sbq_lane", params, {"multiplications": len(cycles), "cycles_per_multiplication": per_mult})

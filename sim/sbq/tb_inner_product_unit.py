@@ -4,7 +4,6 @@ Every inner product is sent as a ``cmd`` (its length ``L``) and ``ceil(L / lanes
 transfers; the slots ``>= L`` of the last transfer carry random garbage, which the unit must ignore.
 """
 
-import json
 import os
 import random
 
@@ -14,7 +13,7 @@ from hdl.sbq.compute_lane import sum_width
 from hdl.sbq.inner_product_unit import MAX_LENGTH
 from sim.harness import bench_params
 from sim.sbq.cases import expected, lane_corner_cases, random_vector, weight_range
-from sim.sbq.streams import Sink, Source, StreamBench, pack
+from sim.sbq.streams import Sink, Source, StreamBench, pack, record_throughput
 
 
 class IPUBench:
@@ -158,18 +157,17 @@ async def throughput(dut):
     records = {}
     for transfers in sorted({1, max(long_enough - 1, 1), long_enough, long_enough + 1}):
         ipu.data.transfer_cycles.clear()
-        products = [(f"{transfers} transfers", *random_vector(transfers * n, ipu.wbits, rng)) for _ in range(6)]
+        products = [(f"{transfers} transfers", *random_vector(transfers * n, ipu.wbits, rng)) for _ in range(12)]
         await ipu.check(products)
         cycles = ipu.data.transfer_cycles
         gaps = [b - a for a, b in zip(cycles, cycles[1:])]
         per_transfer = (cycles[-1] - cycles[0]) / (len(cycles) - 1)
-        records[transfers] = {"cycles_per_transfer": per_transfer, "max_gap": max(gaps), "transfers": len(cycles)}
-        dut._log.info("%d transfers per inner product: %.3f cycles per transfer (budget %d), gaps %s",
-                      transfers, per_transfer, budget, sorted(set(gaps)))
+        last_transfers = [cycles[(k + 1) * transfers - 1] for k in range(len(products))]
+        latency = sorted({r - t for r, t in zip(ipu.result.transfer_cycles[-len(products):], last_transfers)})
+        records[transfers] = {"cycles_per_transfer": per_transfer, "max_gap": max(gaps), "transfers": len(cycles),
+                              "latency_last_transfer_to_result": latency}
+        dut._log.info("%d transfers per inner product: %.3f cycles per transfer (budget %d), gaps %s, latency %s",
+                      transfers, per_transfer, budget, sorted(set(gaps)), latency)
         if transfers >= long_enough:
             assert set(gaps) == {budget}, f"{transfers} transfers per inner product: gaps {sorted(set(gaps))}, expected {budget}"
-    out = os.environ.get("SBQ_THROUGHPUT_JSON")
-    if out:
-        with open(out, "a") as f:
-            f.write(json.dumps({"design": "sbq_ipu", **p, "no_stall_from_transfers": long_enough,
-                                "by_transfers_per_product": records}) + "\n")
+    record_throughput("sbq_ipu", p, {"no_stall_from_transfers": long_enough, "by_transfers_per_product": records})

@@ -1,8 +1,11 @@
 """pytest entry: the SBQ inner product unit on both simulators, several parameter sets."""
 
+import os
+from pathlib import Path
+
 import pytest
 
-from sim.harness import run_bench
+from sim.harness import ROOT, run_bench
 
 BENCH = "sim.sbq.tb_inner_product_unit"
 FAST = [
@@ -33,3 +36,25 @@ def test_inner_product_unit(simulator, params, waves):
 def test_inner_product_unit_more_params(simulator, params, waves):
     result = run_bench("sbq_ipu", params, BENCH, simulator, waves=waves, extra_env={"SBQ_IPU_PRODUCTS": "100"})
     assert result["tests"] == 5
+
+
+REAL_LAYERS = [("digits_cnn", "block1.a.conv"), ("minilm", "bert.encoder.layer.0.attention.self.query")]
+
+
+def _export(model: str, layer: str) -> Path:
+    """The layer's W4A8 codes, exported once into build/sbq/export/ (the export is deterministic)."""
+    from golden.export import export_layers, save_npz
+
+    path = ROOT / "build" / "sbq" / "export" / f"{model}_{layer}_w4a8.npz"
+    if not path.exists():
+        save_npz(export_layers(model, "w4a8", [layer], rows=16, limit=16), path)
+    return path
+
+
+@pytest.mark.parametrize("params", [FAST[0]], ids=_id)
+def test_inner_product_unit_real_tensors(simulator, params, waves):
+    """Real W4A8 codes of a digits_cnn conv and a MiniLM Linear layer (4 rows x 4 channels each)."""
+    paths = [str(_export(model, layer)) for model, layer in REAL_LAYERS]
+    result = run_bench("sbq_ipu", params, "sim.sbq.tb_ipu_real_tensors", simulator, waves=waves,
+                       extra_env={"SBQ_REAL_NPZ": os.pathsep.join(paths)})
+    assert result["tests"] == 1
