@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from hdl.generate import generate
+from hdl.sbq import ComputeLane, InnerProductUnit, TermGenerator, TermQueue
 from sim.harness import ROOT, run_bench
 
 BENCH = "sim.sbq.tb_inner_product_unit"
@@ -58,3 +60,22 @@ def test_inner_product_unit_real_tensors(simulator, params, waves):
     result = run_bench("sbq_ipu", params, "sim.sbq.tb_ipu_real_tensors", simulator, waves=waves,
                        extra_env={"SBQ_REAL_NPZ": os.pathsep.join(paths)})
     assert result["tests"] == 1
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: InnerProductUnit(lanes=0),
+        lambda: InnerProductUnit(budget=0),
+        lambda: InnerProductUnit(budget=2, comp=3),
+        lambda: ComputeLane(comp=-1),
+        lambda: ComputeLane(depth=0),
+        lambda: ComputeLane(wbits=6),
+        lambda: TermGenerator(budget=4, comp=5),
+        lambda: TermQueue(0),
+        lambda: generate("sbq_ipu", {"budget": 2, "comp": 3}, ROOT / "build" / "sbq" / "bad"),
+    ],
+)
+def test_parameter_validation(build):
+    with pytest.raises(ValueError):
+        build()
