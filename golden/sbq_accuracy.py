@@ -108,7 +108,7 @@ def plot(accuracy: dict, path: Path) -> None:
         for i, v in enumerate(values):
             ax.text(i, v + 0.01, f"{v:.3f}", ha="center", fontsize=7)
     fig.suptitle("SBQ (C=B, D=4) vs term quantization without compensation (tq, C=0) and uniform baselines")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.94))
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
