@@ -5,33 +5,9 @@ import numpy as np
 import pytest
 import torch
 
+from int_reference import np_conv
+
 from golden import export, quant
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Small tensors: one torch thread is as fast and does not thrash when the cores are shared."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def _np_conv(fmap, w, stride, padding, dilation, pad_value):
-    """Independent integer conv by explicit loops over output positions and kernel taps."""
-    b, c, h, wd = fmap.shape
-    o, _, kh, kw = w.shape
-    p = np.pad(fmap.astype(np.int64), ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2), constant_values=pad_value)
-    ho = (h + 2 * padding[0] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
-    wo = (wd + 2 * padding[1] - dilation[1] * (kw - 1) - 1) // stride[1] + 1
-    out = np.zeros((b, o, ho, wo), dtype=np.int64)
-    for y in range(ho):
-        for x in range(wo):
-            for ky in range(kh):
-                for kx in range(kw):
-                    pix = p[:, :, y * stride[0] + ky * dilation[0], x * stride[1] + kx * dilation[1]]
-                    out[:, :, y, x] += pix @ w[:, :, ky, kx].astype(np.int64).T
-    return out
 
 
 def _check_layer(f, wbits, abits, asym, rows):
@@ -50,7 +26,7 @@ def _check_layer(f, wbits, abits, asym, rows):
     assert f["w_scale"].shape == (w.shape[0],) and f["a_scale"] > 0
     if "a_fmap" in f:
         wk = w.reshape(w.shape[0], f["a_fmap"].shape[1], *f["kernel"])
-        conv = _np_conv(f["a_fmap"], wk, f["stride"], f["padding"], f["dilation"], z)
+        conv = np_conv(f["a_fmap"], wk, f["stride"], f["padding"], f["dilation"], z)
         conv -= z * w.sum(1)[None, :, None, None]
         assert np.array_equal(f["acc_fmap"], conv)
         per_img = f["acc_fmap"].shape[2] * f["acc_fmap"].shape[3]

@@ -14,15 +14,6 @@ from golden.models import digits_cnn, get_network, network_names, sentences
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Small tensors: one torch thread is as fast and does not thrash when the cores are shared."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_list_prints_names_first():
     out = subprocess.run(
         [sys.executable, "-m", "golden.models", "--list"], cwd=REPO, capture_output=True, text=True, check=True,

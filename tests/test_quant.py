@@ -5,38 +5,14 @@ import pytest
 import torch
 from torch import nn
 
+from int_reference import np_conv
+
 from golden import quant
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Small tensors: one torch thread is as fast and does not thrash when the cores are shared."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _calibrated(layer: nn.Module, scheme: quant.Scheme, x: torch.Tensor):
     wrapper = nn.Sequential(layer)
     return quant.quantize_model(wrapper, scheme, lambda m: m(x))
-
-
-def _np_conv(fmap, w, stride, padding, dilation, pad_value):
-    """Independent integer conv: explicit loops over output positions and kernel taps."""
-    b, c, h, wd = fmap.shape
-    o, _, kh, kw = w.shape
-    p = np.pad(fmap.astype(np.int64), ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2), constant_values=pad_value)
-    ho = (h + 2 * padding[0] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
-    wo = (wd + 2 * padding[1] - dilation[1] * (kw - 1) - 1) // stride[1] + 1
-    out = np.zeros((b, o, ho, wo), dtype=np.int64)
-    for y in range(ho):
-        for x in range(wo):
-            for ky in range(kh):
-                for kx in range(kw):
-                    pix = p[:, :, y * stride[0] + ky * dilation[0], x * stride[1] + kx * dilation[1]]  # [b, c]
-                    out[:, :, y, x] += pix @ w[:, :, ky, kx].astype(np.int64).T
-    return out
 
 
 @pytest.mark.parametrize("bits", [2, 4, 8])
@@ -90,7 +66,7 @@ def test_conv_goes_through_im2col_exactly(stride, padding, dilation, asym):
     cap = layer.capture[0]
     z = int(cap["a_zero_point"])
     w = layer.w_codes.numpy().reshape(conv.weight.shape)
-    expect = _np_conv(cap["a_fmap"].numpy(), w, conv.stride, conv.padding, conv.dilation, z)
+    expect = np_conv(cap["a_fmap"].numpy(), w, conv.stride, conv.padding, conv.dilation, z)
     expect -= z * w.reshape(5, -1).sum(1)[None, :, None, None]
     got = cap["acc"].numpy().reshape(2, expect.shape[2], expect.shape[3], 5).transpose(0, 3, 1, 2)
     assert np.array_equal(got, expect)
