@@ -1,3 +1,4 @@
+# amaranth: UnusedElaboratable=no
 """pytest entry: the SBQ inner product unit on both simulators, several parameter sets."""
 
 import os
