@@ -17,7 +17,7 @@ def pytest_addoption(parser):
         "--waves",
         action="store_true",
         default=False,
-        help="record a waveform (FST) and keep it for failing testbenches",
+        help="record a waveform (FST on Icarus, VCD on Verilator) and keep it for failing testbenches",
     )
 
 

@@ -150,8 +150,6 @@ def run_bench(
     runner = get_runner(simulator)
     build_log, test_log = work / "build.log", work / "test.log"
     build_args = ["-Wno-fatal"] if simulator == "verilator" else []
-    if waves and simulator == "verilator":
-        build_args.append("--trace-fst")
     try:  # incremental: Icarus compares time stamps, Verilator's make only rebuilds what changed
         with _outside_pytest(), _verilator_make_flags():
             runner.build(
