@@ -21,15 +21,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import time
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
 from tqdm import tqdm
+
+from hdl import generate
 
 from . import synth
 
@@ -102,13 +102,6 @@ def _parts(lanes: int) -> list[Part]:
         Part("ipu", "InnerProductUnit", {"lanes": lanes, "budget": b, "comp": c, "depth": d, "wbits": w},
              lambda: sbq("InnerProductUnit")(lanes, b, c, d, w), f"inner product unit, {lanes} lanes"),
     ]
-
-
-def _version(dist: str) -> str:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "not installed"
 
 
 def _measure(part: Part, bar: tqdm, ipu_pnr_timeout: float) -> dict:
@@ -303,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
         parts = [p for p in parts if p.default]
 
     start = time.monotonic()
-    versions = {**synth.tool_versions(), "amaranth": _version("amaranth"), "python": platform.python_version()}
+    versions = {**synth.tool_versions(), **generate.tool_versions()}
     results = {}
     with tqdm(total=2 * len(parts), desc="sbq cost", unit="run") as bar:
         for n, part in enumerate(parts):
