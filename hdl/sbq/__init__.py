@@ -1,6 +1,12 @@
-"""SBQ accelerator: term encoder, term generator, compute lanes and inner-product unit."""
+"""SBQ accelerator: term encoder, term generator, compute lanes and inner-product unit.
 
-from ..registry import Design, Param
+The hardware of "SBQ: Exploiting Significant Bits for Efficient and Accurate Post-Training DNN
+Quantization" (J. Ling et al., DATE 2025; "the SBQ paper" in the docstrings of this package), with
+the exact integer semantics of ``docs/sbq.md``. ``DESIGNS`` lists the generatable designs
+(collected by :mod:`hdl.registry`).
+"""
+
+from ..design import Design
 from .compute_lane import ComputeLane
 from .inner_product_unit import InnerProductUnit
 from .term_encoder import TermEncoder, term_slots
@@ -19,43 +25,30 @@ __all__ = [
     "DESIGNS",
 ]
 
-
-def _check_comp(params: dict) -> None:
-    if params["comp"] > params["budget"]:
-        raise ValueError(
-            f"comp must be <= budget (a lane queues at most one pair per cycle), "
-            f"got comp={params['comp']} budget={params['budget']}"
-        )
-
-
-def _lane_params(default_budget: int = 4) -> tuple[Param, ...]:
-    return (
-        Param("budget", default_budget, "term products per multiplication (B)", min=1, max=16),
-        Param("comp", 4, "compensation pairs queued per multiplication at most (C <= B)", min=0, max=16),
-        Param("depth", 4, "term queue depth (D)", min=1, max=64),
-        Param("wbits", 4, "weight width (activations are int8)", choices=(4, 8)),
-    )
-
+_LANE_PARAMS = {
+    "budget": "term products per multiplication (B), 1..16",
+    "comp": "compensation pairs queued per multiplication at most (C), 0..budget",
+    "depth": "term queue depth (D), 1..64",
+    "wbits": "weight width, 4 or 8 (activations are int8)",
+}
 
 DESIGNS = [
     Design(
         name="sbq_encoder",
+        component=TermEncoder,
         summary="SBQ leading-one term encoder with sign-extension elimination (combinational)",
-        build=lambda bits: TermEncoder(bits),
-        params=(Param("bits", 8, "signed operand width", choices=(4, 8)),),
+        params={"bits": "signed operand width, 4 or 8"},
     ),
     Design(
         name="sbq_lane",
+        component=ComputeLane,
         summary="SBQ compute lane: one multiplication per B cycles, term queue, ping-pong result (streams)",
-        build=lambda budget, comp, depth, wbits: ComputeLane(budget, comp, depth, wbits),
-        params=_lane_params(),
-        check=_check_comp,
+        params=_LANE_PARAMS,
     ),
     Design(
         name="sbq_ipu",
+        component=InnerProductUnit,
         summary="SBQ inner product unit: int8 x int4/int8 streams, run-time length, systolic aggregation",
-        build=lambda lanes, budget, comp, depth, wbits: InnerProductUnit(lanes, budget, comp, depth, wbits),
-        params=(Param("lanes", 16, "compute lanes (elements per transfer)", min=1, max=64), *_lane_params()),
-        check=_check_comp,
+        params={"lanes": "compute lanes (elements per transfer), 1..64", **_LANE_PARAMS},
     ),
 ]

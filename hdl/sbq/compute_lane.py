@@ -4,6 +4,7 @@ from amaranth.hdl import Module, Mux, Signal, Value, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from ..params import integer
 from .term_encoder import TermEncoder
 from .term_generator import ACT_BITS, TermGenerator, check_lane_params
 from .term_multiplier import TermMultiplier
@@ -29,7 +30,7 @@ def mult_layout(wbits: int) -> data.StructLayout:
 
 
 class ComputeLane(wiring.Component):
-    """One SBQ compute lane (sbq.txt III-B, Fig. 5b): ``B`` cycles per multiplication, sustained.
+    """One SBQ compute lane (SBQ paper, section III-B and Fig. 5b): ``B`` cycles per multiplication, sustained.
 
     Parameters: ``budget`` (``B``), ``comp`` (``C <= B``), ``depth`` (``D``), ``wbits`` (4 or 8),
     ``max_mults`` (longest inner product it must sum exactly; sets the accumulator width).
@@ -55,10 +56,9 @@ class ComputeLane(wiring.Component):
     the order of the sequential model. The queue is cleared at the end of each inner product.
     """
 
-    def __init__(self, budget: int = 4, comp: int = 4, depth: int = 4, wbits: int = 4, *, max_mults: int = 65535):
+    def __init__(self, *, budget: int = 4, comp: int = 4, depth: int = 4, wbits: int = 4, max_mults: int = 65535):
         check_lane_params(budget, comp, depth, wbits)
-        if not isinstance(max_mults, int) or max_mults < 1:
-            raise ValueError(f"max_mults must be an integer >= 1, got {max_mults!r}")
+        integer("max_mults", max_mults, min=1)
         self.budget, self.comp, self.depth, self.wbits = budget, comp, depth, wbits
         self.width = sum_width(max_mults, wbits)
         super().__init__({
@@ -71,11 +71,11 @@ class ComputeLane(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         B = self.budget
-        m.submodules.enc_a = enc_a = TermEncoder(ACT_BITS)
-        m.submodules.enc_w = enc_w = TermEncoder(self.wbits)
-        m.submodules.generator = gen = TermGenerator(B, self.comp, self.wbits)
+        m.submodules.enc_a = enc_a = TermEncoder(bits=ACT_BITS)
+        m.submodules.enc_w = enc_w = TermEncoder(bits=self.wbits)
+        m.submodules.generator = gen = TermGenerator(budget=B, comp=self.comp, wbits=self.wbits)
         m.submodules.multiplier = mul = TermMultiplier()
-        m.submodules.queue = queue = TermQueue(self.depth)
+        m.submodules.queue = queue = TermQueue(depth=self.depth)
 
         cycle = Signal(range(B))
         window_end = Signal()

@@ -1,17 +1,20 @@
-"""SBQ inner product unit: ``lanes`` compute lanes and a systolic aggregation chain (sbq.txt III-B)."""
+"""SBQ inner product unit: ``lanes`` compute lanes and a systolic aggregation chain (SBQ paper, section III-B)."""
 
 from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from ..params import integer
 from .compute_lane import ComputeLane, sum_width
 from .term_generator import ACT_BITS, check_lane_params
 
-__all__ = ["InnerProductUnit", "LENGTH_BITS", "MAX_LENGTH", "data_layout"]
+__all__ = ["InnerProductUnit", "LENGTH_BITS", "MAX_LENGTH", "MAX_LANES", "data_layout"]
 
 #: Width of the inner-product length ``L`` on the ``cmd`` stream.
 LENGTH_BITS = 16
 MAX_LENGTH = (1 << LENGTH_BITS) - 1
+#: Most compute lanes.
+MAX_LANES = 64
 
 
 def data_layout(lanes: int, wbits: int) -> data.StructLayout:
@@ -48,10 +51,9 @@ class InnerProductUnit(wiring.Component):
     and a full bank stops every lane together (lock-step).
     """
 
-    def __init__(self, lanes: int = 16, budget: int = 4, comp: int = 4, depth: int = 4, wbits: int = 4):
+    def __init__(self, *, lanes: int = 16, budget: int = 4, comp: int = 4, depth: int = 4, wbits: int = 4):
+        integer("lanes", lanes, min=1, max=MAX_LANES)
         check_lane_params(budget, comp, depth, wbits)
-        if not isinstance(lanes, int) or isinstance(lanes, bool) or lanes < 1:
-            raise ValueError(f"lanes must be an integer >= 1, got {lanes!r}")
         self.lanes, self.budget, self.comp, self.depth, self.wbits = lanes, budget, comp, depth, wbits
         self.width = sum_width(MAX_LENGTH, wbits)
         super().__init__({
@@ -64,7 +66,8 @@ class InnerProductUnit(wiring.Component):
         m = Module()
         n = self.lanes
         per_lane = -(-MAX_LENGTH // n)
-        lanes = [ComputeLane(self.budget, self.comp, self.depth, self.wbits, max_mults=per_lane) for _ in range(n)]
+        lanes = [ComputeLane(budget=self.budget, comp=self.comp, depth=self.depth, wbits=self.wbits, max_mults=per_lane)
+                 for _ in range(n)]
         for i, lane in enumerate(lanes):
             m.submodules[f"lane{i}"] = lane
 

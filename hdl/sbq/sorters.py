@@ -1,4 +1,4 @@
-"""Baseline sorters for the term generator comparison (sbq.txt IV-C, Table V).
+"""Baseline sorters for the term generator comparison (SBQ paper, section IV-C and Table V).
 
 The paper compares its intersection-based term generator with a bubble sorter and a bitonic sorting
 network that sort the 16 4-bit product offsets of an int8 x int8 term product table in one cycle.
@@ -8,6 +8,8 @@ Both are built here as compare-exchange networks between an input and an output 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
+
+from ..params import integer
 
 __all__ = ["BubbleSorter", "BitonicSorter", "bubble_network", "bitonic_network"]
 
@@ -48,7 +50,7 @@ class _Sorter(wiring.Component):
     * ``keys``: input, ``ArrayLayout(width, count)``, registered on entry.
     * ``sorted``: output, ``ArrayLayout(width, count)``, registered; ``sorted[0]`` is the largest key.
     * ``order`` (only with ``indexed=True``): output, ``ArrayLayout(log2(count), count)``, the input
-      position of each sorted key. Equal keys keep their input order, so ``order`` is the SPEC's
+      position of each sorted key. Equal keys keep their input order, so ``order`` is the SBQ
       rank of term pairs when ``keys[4*i+j]`` is the offset of pair ``(i, j)``.
 
     Latency 2 cycles (input register, compare-exchange network, output register), throughput one
@@ -56,12 +58,12 @@ class _Sorter(wiring.Component):
     cycle, as in the paper's comparison.
     """
 
-    def __init__(self, count: int = 16, width: int = 4, indexed: bool = False):
-        if not isinstance(count, int) or count < 2:
-            raise ValueError(f"count must be an integer >= 2, got {count!r}")
-        if not isinstance(width, int) or width < 1:
-            raise ValueError(f"width must be an integer >= 1, got {width!r}")
-        self.count, self.width, self.indexed = count, width, bool(indexed)
+    def __init__(self, *, count: int = 16, width: int = 4, indexed: bool = False):
+        integer("count", count, min=2)
+        integer("width", width, min=1)
+        if not isinstance(indexed, bool):
+            raise TypeError(f"indexed must be a bool, got {indexed!r}")
+        self.count, self.width, self.indexed = count, width, indexed
         self.index_width = max(1, (count - 1).bit_length())
         ports = {
             "keys": In(data.ArrayLayout(width, count)),
@@ -120,10 +122,10 @@ class BitonicSorter(_Sorter):
     10 layers for 16 keys.
     """
 
-    def __init__(self, count: int = 16, width: int = 4, indexed: bool = False):
-        if isinstance(count, int) and count >= 2 and count & (count - 1):
+    def __init__(self, *, count: int = 16, width: int = 4, indexed: bool = False):
+        if isinstance(count, int) and not isinstance(count, bool) and count >= 2 and count & (count - 1):
             raise ValueError(f"count must be a power of two for a bitonic network, got {count}")
-        super().__init__(count, width, indexed)
+        super().__init__(count=count, width=width, indexed=indexed)
 
     def network(self):
         return bitonic_network(self.count)

@@ -1,17 +1,17 @@
-"""SBQ term encoder: leading-one term encoding with sign-extension elimination (sbq.txt III-A)."""
+"""SBQ term encoder: leading-one term encoding with sign-extension elimination (SBQ paper, section III-A)."""
 
 from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
+from ..params import integer
+
 __all__ = ["TermEncoder", "term_slots"]
 
 
 def term_slots(bits: int) -> int:
-    """Number of term slots ``T`` of a ``bits``-wide operand."""
-    if bits not in (4, 8):
-        raise ValueError(f"bits must be 4 or 8, got {bits!r}")
-    return bits // 2
+    """Number of term slots ``T`` of a ``bits``-wide operand (``bits`` 4 or 8)."""
+    return integer("bits", bits, choices=(4, 8)) // 2
 
 
 def _leading_one(m: Module, value, name: str):
@@ -52,9 +52,9 @@ class TermEncoder(wiring.Component):
     (``1`` at offset 0 when ``p == 0``), those bits are cleared, and the next slot repeats.
     """
 
-    def __init__(self, bits: int = 8):
-        self.bits = bits
+    def __init__(self, *, bits: int = 8):
         self.slots = term_slots(bits)
+        self.bits = bits
         super().__init__({
             "x": In(signed(bits)),
             "mag": Out(data.ArrayLayout(2, self.slots)),

@@ -1,14 +1,15 @@
 """SBQ term generator: ranked term pairs, one per cycle, with the compensation group in parallel.
 
-Implementation of the idea of sbq.txt III-C (ranked pairs by product offset, the definitely
-computed group separated in advance so that computation and generation overlap), by a *frontier
-selector*: a term's offset strictly decreases along the slots of a leading-one encoding, so along
-each row ``i`` of the product table (activation term ``i`` times weight terms ``j = 0, 1, ...``) the
-product offset strictly decreases. The next pair in rank order is therefore always the head of one
-row: with a pointer ``ptr[i]`` per row (its first pair not yet taken), one cycle compares the
-``T_a = 4`` candidate offsets ``off_a[i] + off_w[ptr[i]]``, takes the largest (equal offsets: the
-smaller ``i``, which is the SPEC tie rule since a row's head has the smallest ``j`` left) and advances
-that row's pointer. Cost: 4 small adders, 3 comparators and 4 pointers of ``log2(T_w + 1)`` bits.
+Implementation of the idea of the SBQ paper, section III-C (ranked pairs by product offset, the
+definitely computed group separated in advance so that computation and generation overlap), by a
+*frontier selector*: a term's offset strictly decreases along the slots of a leading-one
+encoding, so along each row ``i`` of the product table (activation term ``i`` times weight terms
+``j = 0, 1, ...``) the product offset strictly decreases. The next pair in rank order is therefore
+always the head of one row: with a pointer ``ptr[i]`` per row (its first pair not yet taken), one
+cycle compares the ``T_a = 4`` candidate offsets ``off_a[i] + off_w[ptr[i]]``, takes the largest
+(equal offsets: the smaller ``i``, which is the SBQ tie rule of ``docs/sbq.md``, since a row's head
+has the smallest ``j`` left) and advances that row's pointer. Cost: 4 small adders, 3 comparators
+and 4 pointers of ``log2(T_w + 1)`` bits.
 
 Three selectors form the generator:
 
@@ -24,6 +25,7 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
+from ..params import integer
 from .term_encoder import term_slots
 
 __all__ = ["TermGenerator", "terms_layout", "PairLayout", "check_lane_params"]
@@ -45,19 +47,23 @@ def terms_layout(slots: int) -> data.StructLayout:
 PairLayout = data.StructLayout({"mag_a": 2, "neg_a": 1, "mag_w": 2, "neg_w": 1, "off": 4})
 
 
+#: Largest budget: an int8 x int8 multiplication has at most 16 term pairs.
+MAX_BUDGET = 16
+#: Largest term queue.
+MAX_DEPTH = 64
+
+
 def check_lane_params(budget: int, comp: int, depth: int | None, wbits: int) -> None:
-    """Raise ``ValueError`` unless ``budget >= 1``, ``0 <= comp <= budget``, ``depth >= 1``, ``wbits`` in {4, 8}."""
-    for name, value in (("budget", budget), ("comp", comp), ("depth", depth), ("wbits", wbits)):
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-            raise ValueError(f"{name} must be an integer, got {value!r}")
-    if budget < 1:
-        raise ValueError(f"budget must be >= 1, got {budget}")
-    if not 0 <= comp <= budget:
-        raise ValueError(f"comp must be in [0, budget={budget}] (a lane queues at most one pair per cycle), got {comp}")
-    if depth is not None and depth < 1:
-        raise ValueError(f"depth must be >= 1, got {depth}")
-    if wbits not in (4, 8):
-        raise ValueError(f"wbits must be 4 or 8, got {wbits}")
+    """The lane parameters every SBQ component shares: ``budget`` in 1..16, ``comp`` in 0..budget,
+    ``depth`` in 1..64 (``None``: not checked), ``wbits`` 4 or 8. ``TypeError``/``ValueError``."""
+    integer("budget", budget, min=1, max=MAX_BUDGET)
+    integer("comp", comp, min=0)
+    if comp > budget:
+        raise ValueError(f"comp must be <= budget ({budget}): a lane offers at most one pair to its queue "
+                         f"per cycle, got {comp}")
+    if depth is not None:
+        integer("depth", depth, min=1, max=MAX_DEPTH)
+    integer("wbits", wbits, choices=(4, 8))
 
 
 def _select(m: Module, a, w, ptr: list, name: str):
@@ -134,7 +140,7 @@ class TermGenerator(wiring.Component):
     Throughput: one multiplication per ``B`` cycles, no back-pressure (``en`` stalls it).
     """
 
-    def __init__(self, budget: int = 4, comp: int = 4, wbits: int = 4):
+    def __init__(self, *, budget: int = 4, comp: int = 4, wbits: int = 4):
         check_lane_params(budget, comp, None, wbits)
         self.budget, self.comp, self.wbits = budget, comp, wbits
         self.a_slots, self.w_slots = term_slots(ACT_BITS), term_slots(wbits)

@@ -1,4 +1,4 @@
-"""SBQ term multiplier: one 2-bit signed term product with its shift (sbq.txt III-B)."""
+"""SBQ term multiplier: one 2-bit signed term product with its shift (SBQ paper, section III-B)."""
 
 from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import wiring

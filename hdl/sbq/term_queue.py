@@ -1,9 +1,10 @@
-"""SBQ term queue: the FIFO of compensation term pairs of a compute lane (sbq.txt II-C, III-B)."""
+"""SBQ term queue: the FIFO of compensation term pairs of a compute lane (SBQ paper, sections II-C and III-B)."""
 
 from amaranth.hdl import Module, ResetInserter, Signal, Value
 from amaranth.lib import fifo, wiring
 from amaranth.lib.wiring import In, Out
 
+from ..params import integer
 from .term_generator import PairLayout
 
 __all__ = ["TermQueue"]
@@ -27,10 +28,8 @@ class TermQueue(wiring.Component):
     at a pop in the same cycle (a full queue refuses a push even while it is popped).
     """
 
-    def __init__(self, depth: int = 4):
-        if not isinstance(depth, int) or isinstance(depth, bool) or depth < 1:
-            raise ValueError(f"depth must be an integer >= 1, got {depth!r}")
-        self.depth = depth
+    def __init__(self, *, depth: int = 4):
+        self.depth = integer("depth", depth, min=1)
         super().__init__({
             "w_data": In(PairLayout),
             "w_en": In(1),
