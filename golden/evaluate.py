@@ -1,16 +1,22 @@
-"""Evaluate a network under a quantization scheme; results are merged into a JSON file.
+"""Evaluate networks under quantization schemes; the results are one section of a results file.
 
     python -m golden.evaluate --model digits_cnn --scheme int8
     python -m golden.evaluate --model minilm --scheme int4 --abits 8 --limit 200
-    python -m golden.evaluate --model digits_cnn,minilm --scheme fp32,int8,int4,int2 \\
-        -o docs/results/networks.json                      # regenerates the committed results
-    python -m golden.evaluate --table docs/results/networks.json   # markdown table of a results file
+    python -m golden.evaluate --model digits_cnn,minilm --scheme fp32,int8,int4,int2,w4a8 --threads 1 \\
+        -o docs/results/networks.json --section baselines   # regenerates the committed results
+    python -m golden.evaluate --table docs/results/networks.json --section baselines   # markdown tables
 
 ``--scheme fp32`` is the unquantized model. Scheme options: ``--wbits``, ``--abits``, ``--asym``
 (asymmetric activations) and ``--opt KEY=VALUE`` go to the scheme factory
-(:func:`golden.quant.get_scheme`). ``--limit N`` evaluates the first N evaluation samples only
-(slow schemes). The results file maps ``model -> key -> entry``; the key is the scheme label, with
-``[k=v,...]`` for ``--opt`` options and ``@N`` for ``--limit N`` unless ``--key`` names it.
+(:func:`golden.schemes.get_scheme`). ``--limit N`` evaluates the first N evaluation samples only
+(slow schemes).
+
+The run replaces section ``--section`` (default ``evaluate``) of the results file ``-o`` (see
+:mod:`qaccel.results`): ``command`` (this command line), ``tools``, ``config`` (models, schemes,
+options) and ``data``, which maps ``model -> key -> entry``. The key is the scheme label, with
+``[k=v,...]`` for ``--opt`` options and ``@N`` for ``--limit N`` unless ``--key`` names it; an entry
+holds the metrics, the scheme configuration, the data description, the run time and the versions.
+The section is written after every evaluation, so an interrupted run keeps what it finished.
 """
 
 from __future__ import annotations
@@ -18,7 +24,6 @@ from __future__ import annotations
 import argparse
 import ast
 import datetime
-import json
 import platform
 import sys
 import time
@@ -26,11 +31,14 @@ from pathlib import Path
 
 import torch
 
-from . import quant
+from qaccel.results import command_line, package_versions, read_section, section, write_section
+
+from . import quant, schemes
 from .models import Network, get_network, network_names
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_RESULTS = REPO / "build" / "results" / "evaluate.json"
+DEFAULT_SECTION = "evaluate"
 FP32 = "fp32"
 
 
@@ -47,7 +55,7 @@ def make_scheme(name: str, wbits=None, abits=None, asym=False, options: dict | N
         kwargs["abits"] = abits
     if asym:
         kwargs["asymmetric"] = True
-    return quant.get_scheme(name, **kwargs)
+    return schemes.get_scheme(name, **kwargs)
 
 
 def quantized(net: Network, scheme: quant.Scheme | None, include=None, exclude=None):
@@ -86,12 +94,22 @@ def evaluate(
     }
 
 
-def merge_result(path: Path, model: str, key: str, entry: dict) -> None:
-    path = Path(path)
-    data = json.loads(path.read_text()) if path.exists() else {}
-    data.setdefault(model, {})[key] = entry
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+def check_results_file(path: Path, name: str) -> None:
+    """Raise ``ValueError`` when ``path`` exists but cannot take section ``name`` (not JSON, or not in
+    the layout of :mod:`qaccel.results`), so that a long run fails before it starts, not at the end."""
+    if not Path(path).exists():
+        return
+    try:
+        read_section(path, name)
+    except KeyError:
+        pass  # a new section in a valid file
+    except ValueError as exc:
+        raise ValueError(f"{path} is not a results file of qaccel.results ({exc}); move it away or use another file") from None
+
+
+def error_message(exc: Exception) -> str:
+    """One readable line for an expected error (``KeyError`` quotes its message otherwise)."""
+    return str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
 
 
 def markdown_table(data: dict) -> str:
@@ -126,7 +144,7 @@ def parse_options(items) -> dict:
 
 
 def add_scheme_args(ap: argparse.ArgumentParser, multiple: bool) -> None:
-    names = ", ".join([FP32] + quant.scheme_names()) if multiple else ", ".join(quant.scheme_names())
+    names = ", ".join([FP32] + schemes.scheme_names()) if multiple else ", ".join(schemes.scheme_names())
     ap.add_argument("--scheme", required=True, help=("comma-separated " if multiple else "") + f"scheme name ({names})")
     ap.add_argument("--wbits", type=int, help="weight bits (overrides the scheme's)")
     ap.add_argument("--abits", type=int, help="activation bits (overrides the scheme's)")
@@ -141,15 +159,20 @@ def main(argv=None) -> int:
     ap.add_argument("--model", help=f"comma-separated model names ({', '.join(network_names())})")
     ap.add_argument("--limit", type=int, help="evaluate the first N evaluation samples only")
     ap.add_argument("--key", help="results key (default: scheme label)")
-    ap.add_argument("-o", "--results", type=Path, default=DEFAULT_RESULTS, help="JSON results file to merge into")
+    ap.add_argument("-o", "--results", type=Path, default=DEFAULT_RESULTS, help="results file whose section is replaced")
+    ap.add_argument("--section", default=DEFAULT_SECTION, help=f"section written (-o) or read (--table) (default {DEFAULT_SECTION})")
     ap.add_argument("--no-save", action="store_true", help="print only")
     ap.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's choice)")
-    ap.add_argument("--table", type=Path, metavar="FILE", help="print a markdown table of a results file and exit")
+    ap.add_argument("--table", type=Path, metavar="FILE", help="print the markdown tables of a results section and exit")
     if argv is None:
         argv = sys.argv[1:]
     if "--table" in argv:
         args, _ = ap.parse_known_args(argv)
-        print(markdown_table(json.loads(args.table.read_text())))
+        try:
+            print(markdown_table(read_section(args.table, args.section)["data"]))
+        except (OSError, KeyError, ValueError) as exc:
+            print(f"error: {error_message(exc)}", file=sys.stderr)
+            return 2
         return 0
     add_scheme_args(ap, multiple=True)
     args = ap.parse_args(argv)
@@ -164,6 +187,8 @@ def main(argv=None) -> int:
             get_network(model)
             for name in args.scheme.split(","):
                 jobs.append((model, name, make_scheme(name, args.wbits, args.abits, args.asym, options)))
+        if not args.no_save:
+            check_results_file(args.results, args.section)
     except (ValueError, TypeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -171,6 +196,17 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
     if args.key and len(jobs) > 1:
         ap.error("--key needs a single model and scheme")
+    config = {
+        "models": args.model.split(","),
+        "schemes": args.scheme.split(","),
+        "limit": args.limit,
+        "threads": torch.get_num_threads(),
+        "options": {"wbits": args.wbits, "abits": args.abits, "asymmetric": args.asym, "opt": options},
+        "include": args.include,
+        "exclude": args.exclude,
+        "key": args.key,
+    }
+    data: dict[str, dict] = {}
     for model, name, scheme in jobs:
         key = args.key or (scheme.label if scheme else FP32)
         if not args.key and options:
@@ -180,8 +216,16 @@ def main(argv=None) -> int:
         result = evaluate(model, scheme, args.limit, args.include, args.exclude, progress=True)
         shown = ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in result["metrics"].items())
         print(f"{model} {key}: {shown} ({result['seconds']} s)", flush=True)
+        data.setdefault(model, {})[key] = result
         if not args.no_save:
-            merge_result(args.results, model, key, result)
+            write_section(args.results, args.section, section(
+                command=command_line("python -m golden.evaluate", argv),
+                tools=package_versions("torch", "transformers", "scikit-learn"),
+                config=config,
+                data=data,
+            ))
+    if not args.no_save:
+        print(f"wrote section {args.section!r} of {args.results}")
     return 0
 
 

@@ -1,9 +1,9 @@
 """Quantization plumbing: schemes, emulated layers, and how a scheme plugs into a network.
 
-Every quantization scheme (the uniform baselines here; SBQ, eDQA, WAPS, HAP later) is a
-:class:`Scheme`. :func:`quantize_model` replaces each ``nn.Linear`` / ``nn.Conv2d`` of a model by an
-emulated layer (:class:`EmulatedLinear`, :class:`EmulatedConv2d`) that computes with the scheme's
-integer arithmetic, after calibrating the activation ranges on a calibration split.
+Every quantization scheme (the uniform baselines of :class:`UniformScheme`; SBQ, eDQA, WAPS, HAP
+later) is a :class:`Scheme`. :func:`quantize_model` replaces each ``nn.Linear`` / ``nn.Conv2d`` of a
+model by an emulated layer (:class:`EmulatedLinear`, :class:`EmulatedConv2d`) that computes with the
+scheme's integer arithmetic, after calibrating the activation ranges on a calibration split.
 
 What one emulated layer computes
 --------------------------------
@@ -29,24 +29,29 @@ Baselines (round to nearest, ``torch.round`` = half to even, scale applied as a 
 the float32 reciprocal): weights symmetric per output channel, ``scale = absmax / (2**(b-1) - 1)``,
 codes clamped to ``[-2**(b-1), 2**(b-1) - 1]``; activations per tensor, symmetric (same formula
 with the calibrated absmax) or asymmetric (``scale = (hi - lo) / (2**b - 1)`` over a range that
-contains 0, ``z = round(-lo / scale)``). Registered names: ``int8``, ``int4``, ``int2`` (W and A at
-that width, symmetric), ``w4a8`` (the SBQ base model), ``uniform`` (any ``wbits``/``abits``/``asymmetric``).
+contains 0, ``z = round(-lo / scale)``). The names schemes are looked up by (``int8``, ``w4a8``,
+``sbq``, ...) are in the registry, :mod:`golden.schemes`; this module imports nothing of it and
+nothing of the accelerators.
 
-A new scheme in ten lines::
+A new scheme in ten lines, in the accelerator's package ``golden/<acc>/__init__.py`` (here a
+simplified SBQ; ``golden.sbq`` declares the real one)::
 
-    from golden import quant, sbq
+    from golden.quant import UniformScheme
+    from .model import dot
 
-    class SBQScheme(quant.UniformScheme):
+    class MyScheme(UniformScheme):
         def __init__(self, budget=3, comp=1, depth=4):
-            super().__init__(wbits=4, abits=8, asymmetric=False, name="sbq")
+            super().__init__(wbits=4, abits=8, asymmetric=False, name="mine")
             self.budget, self.comp, self.depth = budget, comp, depth
 
         def int_dot(self, a_codes, w_codes):
-            return sbq.dot(a_codes, w_codes, self.budget, self.comp, self.depth, lanes=16)
+            return dot(a_codes, w_codes, self.budget, self.comp, self.depth, lanes=16)
 
-    quant.register_scheme("sbq", SBQScheme)
+    SCHEMES = {"mine": MyScheme}  # collected by golden.schemes for every accelerator in qaccel.ACCELERATORS
 
-and then ``python -m golden.evaluate --model digits_cnn --scheme sbq --opt budget=2 --limit 100``.
+and then ``python -m golden.evaluate --model digits_cnn --scheme mine --opt budget=2 --limit 100``.
+An ad-hoc scheme outside any accelerator is registered with
+``golden.schemes.register_scheme("mine", MyScheme)``.
 """
 
 from __future__ import annotations
@@ -67,14 +72,12 @@ __all__ = [
     "WeightQ",
     "Scheme",
     "UniformScheme",
-    "register_scheme",
-    "get_scheme",
-    "scheme_names",
     "EmulatedLinear",
     "EmulatedConv2d",
     "emulated_layers",
     "quantize_model",
     "int_matmul",
+    "im2col",
 ]
 
 
@@ -240,62 +243,6 @@ class UniformScheme(Scheme):
         else:
             q = q.clamp(-(1 << (self.abits - 1)), (1 << (self.abits - 1)) - 1)
         return ActQ(q.to(torch.int64), scale, torch.tensor(params.zero_point, dtype=torch.int64))
-
-
-_SCHEMES: dict[str, Callable[..., Scheme]] = {}
-
-
-def register_scheme(name: str, factory: Callable[..., Scheme]) -> None:
-    """Register ``factory(**options) -> Scheme`` under ``name`` (re-registering replaces it)."""
-    if not name or not isinstance(name, str):
-        raise ValueError("scheme name must be a non-empty string")
-    _SCHEMES[name] = factory
-
-
-# Modules that register a scheme when imported; imported on first look-up (they import this module).
-_SCHEME_MODULES = ("golden.sbq",)
-
-
-def _load_scheme_modules() -> None:
-    import importlib
-
-    for module in _SCHEME_MODULES:
-        importlib.import_module(module)
-
-
-def get_scheme(name: str, **options) -> Scheme:
-    """A new scheme instance; ``options`` go to the factory (e.g. ``wbits=4, abits=8``)."""
-    _load_scheme_modules()
-    try:
-        factory = _SCHEMES[name]
-    except KeyError:
-        raise ValueError(f"unknown scheme {name!r}; known: {', '.join(scheme_names())}") from None
-    scheme = factory(**options)
-    if not isinstance(scheme, Scheme):
-        raise TypeError(f"factory of {name!r} returned {type(scheme).__name__}, not a Scheme")
-    return scheme
-
-
-def scheme_names() -> list[str]:
-    _load_scheme_modules()
-    return sorted(_SCHEMES)
-
-
-def _preset(bits: int):
-    def factory(wbits: int = bits, abits: int = bits, asymmetric: bool = False):
-        s = UniformScheme(wbits, abits, asymmetric)
-        if (wbits, abits, asymmetric) == (bits, bits, False):
-            s.name = f"int{bits}"
-        return s
-
-    return factory
-
-
-for _b in (8, 4, 2):
-    register_scheme(f"int{_b}", _preset(_b))
-register_scheme("uniform", UniformScheme)
-# the SBQ paper's base model: int4 weights, int8 activations
-register_scheme("w4a8", lambda asymmetric=False: UniformScheme(4, 8, asymmetric))
 
 
 # --------------------------------------------------------------------------------------------------

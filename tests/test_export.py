@@ -3,11 +3,10 @@ integer matmul / conv of the exported codes, npz round trip and CLI."""
 
 import numpy as np
 import pytest
-import torch
 
 from int_reference import np_conv
 
-from golden import export, quant
+from golden import export, schemes
 
 
 def _check_layer(f, wbits, abits, asym, rows):
@@ -37,7 +36,7 @@ def _check_layer(f, wbits, abits, asym, rows):
 
 @pytest.mark.parametrize("asym", [False, True])
 def test_digits_w4a8_export_round_trip(tmp_path, asym):
-    scheme = quant.get_scheme("uniform", wbits=4, abits=8, asymmetric=asym)
+    scheme = schemes.get_scheme("uniform", wbits=4, abits=8, asymmetric=asym)
     arrays = export.export_layers("digits_cnn", scheme, ["stem.conv", "block1.a.conv", "down.conv", "fc"], rows=32)
     path = export.save_npz(arrays, tmp_path / "d.npz")
     loaded = export.load_npz(path)
@@ -50,7 +49,7 @@ def test_digits_w4a8_export_round_trip(tmp_path, asym):
 
 
 def test_minilm_w4a8_linear_export():
-    scheme = quant.get_scheme("uniform", wbits=4, abits=8)
+    scheme = schemes.get_scheme("uniform", wbits=4, abits=8)
     arrays = export.export_layers("minilm", scheme, ["bert.encoder.layer.0.attention.self.query"], rows=24)
     f = {k.split("/", 1)[1]: v for k, v in arrays.items() if "/" in k}
     assert f["w_codes"].shape == (384, 384) and f["a_codes"].shape == (24, 384)
@@ -59,7 +58,7 @@ def test_minilm_w4a8_linear_export():
 
 def test_minilm_asymmetric_export_nonzero_zero_point():
     """LayerNorm outputs are signed: the zero point is inside the code range, not at 0."""
-    scheme = quant.get_scheme("uniform", wbits=8, abits=8, asymmetric=True)
+    scheme = schemes.get_scheme("uniform", wbits=8, abits=8, asymmetric=True)
     arrays = export.export_layers("minilm", scheme, ["bert.encoder.layer.1.attention.self.value"], rows=8)
     f = {k.split("/", 1)[1]: v for k, v in arrays.items() if "/" in k}
     assert 0 < int(f["a_zero_point"]) < 255

@@ -1,5 +1,5 @@
 """The SBQ golden inner product: sequential reference, vectorized torch path and C kernel agree,
-and the lane/queue rules of SPEC.md hold on hand-built cases."""
+and the lane/queue rules of the definition (`golden.sbq.model.dot_reference`) hold on hand-built cases."""
 
 import random
 

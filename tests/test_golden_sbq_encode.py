@@ -9,7 +9,7 @@ INT8 = torch.arange(-128, 128)
 
 
 def test_average_term_count_matches_paper():
-    # sbq.txt / SPEC.md: 2.61 terms on average over all int8 values (2.613...), at most 4.
+    # the SBQ paper (Ling et al., DATE 2025): 2.61 terms on average over all int8 values (2.613...), at most 4.
     counts = term_count(INT8, 8)
     assert counts.sum().item() == 669  # 669 / 256 = 2.6133
     assert round(counts.double().mean().item(), 2) == 2.61

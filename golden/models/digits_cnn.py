@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import fcntl
+import os
 from pathlib import Path
 from typing import Iterator
 
@@ -168,17 +170,22 @@ class DigitsCNN(Network):
     def load(self, retrain: bool = False) -> nn.Module:
         if self._model is not None and not retrain:
             return self._model
-        state = None
-        if self.cache.exists() and not retrain:
-            blob = torch.load(self.cache, map_location="cpu", weights_only=True)
-            if blob.get("config") == self.config:
-                state = blob["state_dict"]
+        self.cache.parent.mkdir(parents=True, exist_ok=True)
+        # Parallel test workers share the cache: one trains, the others wait for its file.
+        with open(self.cache.with_suffix(".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            state = None
+            if self.cache.exists() and not retrain:
+                blob = torch.load(self.cache, map_location="cpu", weights_only=True)
+                if blob.get("config") == self.config:
+                    state = blob["state_dict"]
+            if state is None:
+                trained = train(self.config, self.splits, progress=True)
+                state = trained.state_dict()
+                partial = self.cache.with_name(f".{self.cache.name}.{os.getpid()}.tmp")
+                torch.save({"config": self.config, "state_dict": state}, partial)
+                partial.replace(self.cache)
         model = DigitsResNet()
-        if state is None:
-            trained = train(self.config, self.splits, progress=True)
-            state = trained.state_dict()
-            self.cache.parent.mkdir(parents=True, exist_ok=True)
-            torch.save({"config": self.config, "state_dict": state}, self.cache)
         model.load_state_dict(state)
         self._model = fold_batchnorm(model)
         return self._model

@@ -1,6 +1,10 @@
 """SBQ accuracy study: the ``accuracy`` section of ``docs/results/sbq.json`` and its plot.
 
-    python -m golden.sbq_accuracy [-o docs/results/sbq.json] [--minilm-limit 100] [--models digits_cnn,minilm]
+    python -m golden.sbq.accuracy [-o docs/results/sbq.json] [--minilm-limit 100] [--models digits_cnn,minilm]
+
+It checks the accuracy claims of "SBQ: Exploiting Significant Bits for Efficient and Accurate
+Post-Training DNN Quantization" (J. Ling et al., DATE 2025) on the real networks of
+:mod:`golden.models`.
 
 Rows, every one on the same evaluation samples of a model:
 
@@ -15,14 +19,17 @@ because the exact SBQ emulation costs seconds per sentence. The paper's claims a
 differences of the headline metric (``claims``). Because a small network's accuracy saturates, the
 study also measures the compute error directly (``dot_error``): on the W4A8 codes of every layer of
 the model (:func:`golden.export.export_layers`, real inputs), the relative RMS error
-``||dot_sbq - dot_exact|| / ||dot_exact||`` of each SBQ/TQ configuration. Other keys of the JSON file (the cost results) are
-kept. A bar chart is written next to it (``sbq_accuracy.png``).
+``||dot_sbq - dot_exact|| / ||dot_exact||`` of each SBQ/TQ configuration.
+
+The study replaces the section ``accuracy`` of the results file (:mod:`qaccel.results`): ``data``
+maps each model to its ``samples``, ``limit``, ``rows`` (metrics, scheme, seconds per row),
+``claims`` and ``dot_error``. Other sections (the cost results) are kept. A bar chart is written
+next to the file (``sbq_accuracy.png``).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -30,16 +37,22 @@ from tqdm import tqdm
 
 import torch
 
-from .evaluate import evaluate
-from .export import export_layers
-from .models import get_network
-from .quant import get_scheme
-from .sbq import SBQScheme, dot_matrix
+from qaccel.results import command_line, package_versions, section, write_section
 
-REPO = Path(__file__).resolve().parents[1]
+from golden.evaluate import check_results_file, evaluate
+from golden.export import export_layers
+from golden.models import get_network
+from golden.schemes import get_scheme
+
+from .kernel import dot_matrix
+from .scheme import SBQScheme
+
+REPO = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = REPO / "docs" / "results" / "sbq.json"
+SECTION = "accuracy"
 BUDGETS = (2, 3, 4)
 DEPTH = 4
+LANES = 16
 
 
 def rows() -> dict:
@@ -51,9 +64,9 @@ def rows() -> dict:
         "int2": get_scheme("int2"),
     }
     for b in BUDGETS:
-        table[f"sbq[B={b}]"] = SBQScheme(budget=b, comp=b, depth=DEPTH)
+        table[f"sbq[B={b}]"] = SBQScheme(budget=b, comp=b, depth=DEPTH, lanes=LANES)
     for b in BUDGETS:
-        table[f"tq[B={b}]"] = SBQScheme(budget=b, comp=0, depth=DEPTH)
+        table[f"tq[B={b}]"] = SBQScheme(budget=b, comp=0, depth=DEPTH, lanes=LANES)
     return table
 
 
@@ -81,7 +94,7 @@ def dot_error(model: str, rows: int, limit: int) -> dict:
     out = {"layers": len(layers), "dots": sum(e.numel() for e in exact)}
     for b in BUDGETS:
         for key, comp in ((f"sbq[B={b}]", b), (f"tq[B={b}]", 0)):
-            err = sum(float(((dot_matrix(a, w, b, comp, DEPTH) - e).double() ** 2).sum()) for (a, w), e in zip(pairs, exact))
+            err = sum(float(((dot_matrix(a, w, b, comp, DEPTH, LANES) - e).double() ** 2).sum()) for (a, w), e in zip(pairs, exact))
             out[key] = round(err ** 0.5 / norm, 6)
     return out
 
@@ -114,18 +127,29 @@ def plot(accuracy: dict, path: Path) -> None:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m golden.sbq_accuracy", description=__doc__.splitlines()[0])
-    ap.add_argument("-o", "--output", type=Path, default=DEFAULT_OUT, help="JSON file (the 'accuracy' key is replaced)")
+    ap = argparse.ArgumentParser(prog="python -m golden.sbq.accuracy", description=__doc__.splitlines()[0])
+    ap.add_argument("-o", "--output", type=Path, default=DEFAULT_OUT, help=f"results file (its section {SECTION!r} is replaced)")
     ap.add_argument("--models", default="digits_cnn,minilm", help="comma-separated models")
     ap.add_argument("--minilm-limit", type=int, default=100, help="minilm evaluation sentences (default 100)")
     ap.add_argument("--limit", type=int, help="evaluation samples for the other models (default: all)")
     ap.add_argument("--error-rows", type=int, default=64, help="activation rows per layer for dot_error (default 64)")
+    argv = sys.argv[1:] if argv is None else argv
     args = ap.parse_args(argv)
+    if args.minilm_limit < 1 or (args.limit is not None and args.limit < 1) or args.error_rows < 1:
+        ap.error("--minilm-limit, --limit and --error-rows must be >= 1")
+    models = args.models.split(",")
+    try:
+        for model in models:
+            get_network(model)
+        check_results_file(args.output, SECTION)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
-    accuracy = {}
-    for model in args.models.split(","):
+    accuracy, limits = {}, {}
+    for model in models:
         net = get_network(model)
-        limit = args.minilm_limit if model == "minilm" else args.limit
+        limit = limits[model] = args.minilm_limit if model == "minilm" else args.limit
         results = {}
         for key, scheme in tqdm(rows().items(), desc=model, unit="scheme", file=sys.stderr):
             entry = evaluate(model, scheme, limit=limit)
@@ -136,16 +160,19 @@ def main(argv=None) -> int:
         accuracy[model]["dot_error"] = dot_error(model, rows=args.error_rows, limit=args.error_rows)
 
     path = Path(args.output)
-    data = json.loads(path.read_text()) if path.exists() else {}
-    data["accuracy"] = accuracy
-    data["accuracy_command"] = "python -m golden.sbq_accuracy " + " ".join(argv if argv is not None else sys.argv[1:])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2) + "\n")
+    write_section(path, SECTION, section(
+        command=command_line("python -m golden.sbq.accuracy", argv),
+        tools=package_versions("torch", "transformers", "scikit-learn", "numpy"),
+        config={"models": models, "limits": limits, "rows": list(rows()), "budgets": list(BUDGETS),
+                "compensation": {"sbq": "C = B", "tq": "C = 0"}, "depth": DEPTH, "lanes": LANES,
+                "error_rows": args.error_rows, "threads": torch.get_num_threads()},
+        data=accuracy,
+    ))
     plot(accuracy, path.with_name("sbq_accuracy.png"))
-    for model, section in accuracy.items():
-        print(f"{model} ({section['samples']} samples): " + ", ".join(f"{k}={v}" for k, v in section["claims"].items()))
-        print(f"{model} dot_error: " + ", ".join(f"{k}={v}" for k, v in section["dot_error"].items()))
-    print(f"wrote {path} and {path.with_name('sbq_accuracy.png')}")
+    for model, result in accuracy.items():
+        print(f"{model} ({result['samples']} samples): " + ", ".join(f"{k}={v}" for k, v in result["claims"].items()))
+        print(f"{model} dot_error: " + ", ".join(f"{k}={v}" for k, v in result["dot_error"].items()))
+    print(f"wrote section {SECTION!r} of {path} and {path.with_name('sbq_accuracy.png')}")
     return 0
 
 

@@ -1,10 +1,14 @@
-"""SBQ golden model: significant-bit quantization (papers/sbq.txt, SPEC.md section SBQ).
+"""SBQ golden model: the term encoder, the ranking of term-pair products, and the lane/queue inner
+product, in integer-exact torch.
 
-This module defines the exact integer behaviour that the RTL in ``hdl/sbq`` must reproduce.
+SBQ is the scheme of "SBQ: Exploiting Significant Bits for Efficient and Accurate Post-Training DNN
+Quantization" (J. Ling et al., DATE 2025). This module is the definition of its integer behaviour
+that the RTL in ``hdl/sbq`` must reproduce bit for bit.
 
 Contents: the term encoder (:func:`encode`), the ranking of term-pair products (:func:`rank_pairs`)
 and the lane/queue inner product (:func:`dot_reference`, the plain sequential definition, and
-:func:`dot`/:func:`dot_matrix`, vectorized and fast enough for whole networks).
+:func:`dot`, vectorized over a table of every int8 x int8 multiplication). The compiled C kernel
+and :func:`golden.sbq.kernel.dot_matrix` live in :mod:`golden.sbq.kernel`.
 
 Term encoding (leading-one encoding with sign-extension elimination)
 --------------------------------------------------------------------
@@ -15,19 +19,19 @@ A term has a magnitude in {1, 2, 3}, an offset and a sign; only the first term c
   offset 0, otherwise bits ``[p:p-1]`` (value 2 or 3) at offset ``p - 1``. Clear them and repeat.
 * ``v < 0``: with the minimal two's-complement width ``w`` of ``v``, the first term is
   ``-2 * 2**(w-2)`` (``v == -1`` gives -1 at offset 0); bits ``w-3..0`` are encoded as for ``v >= 0``.
+
+Inner product
+-------------
+Every multiplication ``a * w`` is the sum of its term-pair products. A lane computes at most a
+budget ``B`` of them per multiplication, most significant first (:func:`rank_pairs`), queues up to
+``C`` more in a FIFO of depth ``D`` and spends the spare cycles of cheaper multiplications on the
+queue (:func:`dot_reference` states the exact rules).
 """
 
 from __future__ import annotations
 
-import ctypes
-import hashlib
-import os
-import shutil
-import subprocess
-import tempfile
 from collections import deque
 from functools import lru_cache
-from pathlib import Path
 
 import torch
 
@@ -42,7 +46,6 @@ __all__ = [
     "rank_pairs",
     "dot_reference",
     "dot",
-    "dot_matrix",
 ]
 
 ENCODE_BITS = (4, 8)
@@ -67,7 +70,8 @@ def _check_range(x: torch.Tensor, bits: int) -> torch.Tensor:
 def encode_value(v: int, bits: int) -> list[tuple[int, int, bool]]:
     """Sequential reference: the terms ``(magnitude, offset, negative)`` of one integer, in order.
 
-    Written line by line from SPEC.md; the vectorized :func:`encode` is tested equal to it.
+    Written line by line from the rules in the module docstring; the vectorized :func:`encode` is
+    tested equal to it.
     """
     _check_bits(bits)
     if not -(1 << (bits - 1)) <= v < (1 << (bits - 1)):
@@ -182,13 +186,14 @@ def fixed_slice_term_count(x: torch.Tensor, bits: int) -> torch.Tensor:
 
 
 # --------------------------------------------------------------------------------------------------
-# Term products and the lane/queue inner product (SPEC.md: "Term products and their order",
-# "One lane", "Inner product").
+# Term products, their rank order, and the lane/queue inner product.
 
 MAX_PAIRS = 16  # 4 activation terms x 4 weight terms (int8 x int8)
 
 
-def _check_dot_params(budget: int, comp: int, depth: int, lanes: int) -> None:
+def check_dot_params(budget: int, comp: int, depth: int, lanes: int) -> None:
+    """Reject a budget, compensation, depth or lane count outside its range (shared with the kernel
+    and the scheme)."""
     for name, value, low in (("budget", budget, 1), ("comp", comp, 0), ("depth", depth, 0), ("lanes", lanes, 1)):
         if not isinstance(value, int) or isinstance(value, bool) or value < low:
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
@@ -211,7 +216,7 @@ def rank_pairs(a: int, w: int) -> list[tuple[int, int, int, int]]:
 
 
 def dot_reference(a, w, budget: int, comp: int, depth: int, lanes: int = 16) -> int:
-    """Plain sequential SBQ inner product of two integer sequences (the definition in SPEC.md).
+    """Plain sequential SBQ inner product of two integer sequences: the definition.
 
     Element ``k`` goes to lane ``k % lanes``; each lane keeps a FIFO of at most ``depth`` queued
     term products, empty at the start. For a multiplication with ``n`` ranked pairs the lane computes
@@ -220,7 +225,7 @@ def dot_reference(a, w, budget: int, comp: int, depth: int, lanes: int = 16) -> 
     oldest first. Zero padding to a multiple of ``lanes`` changes nothing: a zero has no terms, so its
     ``budget`` cycles only pop. Entries left at the end are dropped.
     """
-    _check_dot_params(budget, comp, depth, lanes)
+    check_dot_params(budget, comp, depth, lanes)
     a, w = [int(v) for v in a], [int(v) for v in w]
     if len(a) != len(w):
         raise ValueError(f"a and w differ in length ({len(a)} != {len(w)})")
@@ -264,7 +269,8 @@ def _pair_table() -> tuple[torch.Tensor, torch.Tensor]:
     return ranked.reshape(-1, MAX_PAIRS).contiguous(), both.sum(-1).reshape(-1).contiguous()
 
 
-def _check_operands(x: torch.Tensor, name: str) -> torch.Tensor:
+def check_operands(x: torch.Tensor, name: str) -> torch.Tensor:
+    """``x`` as int64, checked to be integer and in the int8 range."""
     x = torch.as_tensor(x)
     if x.dtype.is_floating_point or x.dtype.is_complex or x.dtype == torch.bool:
         raise ValueError(f"{name} must be an integer tensor, got dtype {x.dtype}")
@@ -275,7 +281,7 @@ def _check_operands(x: torch.Tensor, name: str) -> torch.Tensor:
 
 
 @lru_cache(maxsize=8)
-def _budget_tables(budget: int, comp: int):
+def budget_tables(budget: int, comp: int):
     """Per (a, w) table entry, for one budget/compensation: the computed sum of the first
     ``budget`` pairs, the pair values offered to the queue ``[65536, comp]``, how many are offered,
     and the spare cycles. int32 is exact: one term product is at most 9 << 12."""
@@ -289,13 +295,13 @@ def _budget_tables(budget: int, comp: int):
     return computed, offered.contiguous(), n_offered, spare
 
 
-def _lane_steps(index: torch.Tensor, budget: int, comp: int, depth: int) -> torch.Tensor:
+def lane_steps(index: torch.Tensor, budget: int, comp: int, depth: int) -> torch.Tensor:
     """Run lanes over their multiplications. ``index`` ``[..., steps, lanes]`` into the pair table.
 
     Returns the int64 sum over steps and lanes. Push and pop never happen in the same
     multiplication (push needs n > budget, pop n < budget), so one step is push-then-pop.
     """
-    computed, offered, n_offered, spare_table = _budget_tables(budget, comp)
+    computed, offered, n_offered, spare_table = budget_tables(budget, comp)
     shape = index.shape[:-2] + index.shape[-1:]
     total = torch.zeros(shape, dtype=torch.int64)
     use_queue = comp > 0 and depth > 0
@@ -328,7 +334,7 @@ def _table_index(a: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     return (a + 128) * 256 + (w + 128)
 
 
-def _pad_lanes(x: torch.Tensor, lanes: int, zero: int) -> torch.Tensor:
+def pad_lanes(x: torch.Tensor, lanes: int, zero: int) -> torch.Tensor:
     """Pad the length to a multiple of ``lanes`` with ``zero`` (the encoding of operand 0) and split
     it into ``[..., steps, lanes]``."""
     length = x.shape[-1]
@@ -344,134 +350,9 @@ def dot(a, w, budget: int, comp: int, depth: int, lanes: int = 16) -> torch.Tens
     ``a`` (int8 activations) and ``w`` (int4 or int8 weights): integer tensors ``[..., L]`` that
     broadcast against each other. Returns int64 ``[...]``.
     """
-    _check_dot_params(budget, comp, depth, lanes)
-    a, w = _check_operands(a, "a"), _check_operands(w, "w")
+    check_dot_params(budget, comp, depth, lanes)
+    a, w = check_operands(a, "a"), check_operands(w, "w")
     a, w = torch.broadcast_tensors(a, w)
     if a.dim() == 0:
         raise ValueError("a and w need a trailing length dimension")
-    return _lane_steps(_pad_lanes(_table_index(a, w), lanes, _table_index(0, 0)), budget, comp, depth)
-
-
-_KERNEL_SOURCE = Path(__file__).with_name("sbq_kernel.c")
-_KERNEL_MAX_DEPTH = 64
-
-
-@lru_cache(maxsize=1)
-def _kernel():
-    """The compiled C kernel (``sbq_kernel.c``), or ``None`` when no C compiler is available.
-
-    Built once per source version into ``build/golden/`` beside the package (or a temporary folder),
-    with OpenMP when the compiler supports it. ``QACCEL_SBQ_KERNEL=0`` disables it.
-    """
-    if os.environ.get("QACCEL_SBQ_KERNEL", "1") == "0":
-        return None
-    compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
-    if compiler is None:
-        return None
-    source = _KERNEL_SOURCE.read_bytes()
-    tag = hashlib.sha256(source).hexdigest()[:16]
-    folder = Path(__file__).resolve().parent.parent / "build" / "golden"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        folder = Path(tempfile.gettempdir()) / "qaccel-golden"
-        folder.mkdir(parents=True, exist_ok=True)
-    library = folder / f"sbq_kernel-{tag}.so"
-    if not library.exists():
-        partial = library.with_suffix(f".{os.getpid()}.tmp")
-        base = [compiler, "-O3", "-shared", "-fPIC", "-o", str(partial), str(_KERNEL_SOURCE)]
-        for flags in (["-fopenmp"], []):
-            if subprocess.run(base + flags, capture_output=True).returncode == 0:
-                break
-        else:
-            return None
-        partial.replace(library)
-    lib = ctypes.CDLL(str(library))
-    lib.sbq_dot_matrix.restype = None
-    lib.sbq_dot_matrix.argtypes = [ctypes.c_void_p] * 2 + [ctypes.c_int64] * 6 + [ctypes.c_void_p] * 5
-    return lib
-
-
-def _dot_matrix_kernel(lib, a, w, budget, comp, depth, lanes):
-    computed, offered, n_offered, spare = _budget_tables(budget, comp)
-    a8 = a.to(torch.int8).contiguous()
-    w8 = w.to(torch.int8).contiguous()
-    out = torch.empty(a.shape[0], w.shape[0], dtype=torch.int64)
-    offered = offered if comp else torch.zeros(65536, 1, dtype=torch.int32)
-    lib.sbq_dot_matrix(
-        a8.data_ptr(), w8.data_ptr(), a.shape[0], w.shape[0], a.shape[1], lanes,
-        max(comp, 1), depth if comp else 0,
-        computed.data_ptr(), offered.data_ptr(), n_offered.data_ptr(), spare.data_ptr(), out.data_ptr(),
-    )
-    return out
-
-
-def dot_matrix(a, w, budget: int, comp: int, depth: int, lanes: int = 16, backend: str = "auto",
-               chunk: int = 1 << 22) -> torch.Tensor:
-    """SBQ matrix product: ``a`` ``[N, L]`` by ``w`` ``[O, L]`` -> int64 ``[N, O]``.
-
-    The integer core of an SBQ Linear/Conv layer. ``backend``: ``"torch"`` (vectorized over rows,
-    outputs and lanes, sequential over the ``L / lanes`` steps, in chunks of about ``chunk``
-    multiplications), ``"c"`` (the compiled kernel, about two orders of magnitude faster), or
-    ``"auto"`` (the kernel when a C compiler is available). Both are tested equal to
-    :func:`dot_reference`.
-    """
-    _check_dot_params(budget, comp, depth, lanes)
-    if backend not in ("auto", "torch", "c"):
-        raise ValueError(f"backend must be 'auto', 'torch' or 'c', got {backend!r}")
-    a, w = _check_operands(a, "a"), _check_operands(w, "w")
-    if a.dim() != 2 or w.dim() != 2 or a.shape[1] != w.shape[1]:
-        raise ValueError(f"expected a [N, L] and w [O, L], got {tuple(a.shape)} and {tuple(w.shape)}")
-    lib = _kernel() if backend in ("auto", "c") and depth <= _KERNEL_MAX_DEPTH else None
-    if backend == "c" and lib is None:
-        raise RuntimeError("the C kernel is unavailable (no C compiler, or depth > 64)")
-    if lib is not None:
-        return _dot_matrix_kernel(lib, a, w, budget, comp, depth, lanes)
-    rows = max(1, chunk // max(1, w.shape[0] * lanes))
-    wi = _pad_lanes(w + 128, lanes, 128)  # [O, steps, lanes]; index = (a + 128) * 256 + (w + 128)
-    ai = _pad_lanes((a + 128) * 256, lanes, 128 * 256)  # [N, steps, lanes]
-    out = [
-        _lane_steps(ai[start : start + rows, None] + wi[None], budget, comp, depth)
-        for start in range(0, a.shape[0], rows)
-    ]
-    return torch.cat(out) if out else torch.zeros(0, w.shape[0], dtype=torch.int64)
-
-
-# --------------------------------------------------------------------------------------------------
-# The SBQ scheme for the real-network harness (golden.quant).
-
-from . import quant as _quant  # noqa: E402  (quant never imports this module at import time)
-
-
-class SBQScheme(_quant.UniformScheme):
-    """SBQ on a W4A8 base model (paper section IV-A): weights int4 per output channel symmetric,
-    activations int8 per tensor symmetric, every integer dot computed by :func:`dot_matrix`.
-
-    ``budget`` B, ``comp`` C (default B; 0 gives term quantization without compensation, the
-    TQ-like row), ``depth`` D, ``lanes``. ``wbits`` 8 gives the W8A8 base instead.
-    """
-
-    def __init__(self, budget: int = 4, comp: int | None = None, depth: int = 4, lanes: int = 16,
-                 wbits: int = 4, abits: int = 8, asymmetric: bool = False):
-        if abits != 8 or asymmetric:
-            raise ValueError("SBQ computes on int8 symmetric activations (abits=8, symmetric)")
-        if wbits not in ENCODE_BITS:
-            raise ValueError(f"SBQ weights are int4 or int8, got wbits={wbits}")
-        comp = budget if comp is None else comp
-        _check_dot_params(budget, comp, depth, lanes)
-        super().__init__(wbits, 8, False, name="sbq")
-        self.budget, self.comp, self.depth, self.lanes = budget, comp, depth, lanes
-
-    @property
-    def label(self) -> str:
-        base = "" if self.wbits == 4 else f",W{self.wbits}"
-        return f"sbq[B={self.budget},C={self.comp},D={self.depth}{base}]"
-
-    def config(self) -> dict:
-        return {**super().config(), "budget": self.budget, "comp": self.comp, "depth": self.depth, "lanes": self.lanes}
-
-    def int_dot(self, a_codes: torch.Tensor, w_codes: torch.Tensor) -> torch.Tensor:
-        return dot_matrix(a_codes, w_codes, self.budget, self.comp, self.depth, self.lanes)
-
-
-_quant.register_scheme("sbq", SBQScheme)
+    return lane_steps(pad_lanes(_table_index(a, w), lanes, _table_index(0, 0)), budget, comp, depth)

@@ -1,9 +1,10 @@
-/* Accelerated SBQ matrix product: the loop of golden.sbq.dot_reference over table lookups.
+/* Accelerated SBQ matrix product: the loop of golden.sbq.model.dot_reference over table lookups.
  *
  * out[n][o] = SBQ inner product of a[n][:] and w[o][:] (length L) over `lanes` lanes with budget B,
- * compensation C and queue depth D. Tables are built by golden/sbq.py (_budget_tables) and indexed
- * by (a + 128) * 256 + (w + 128): computed sum of the first B pairs, the C offered pair values,
- * the number offered, and the spare cycles. Compiled on first use; tested equal to the reference.
+ * compensation C and queue depth D. Tables are built by golden/sbq/model.py (budget_tables) and
+ * indexed by (a + 128) * 256 + (w + 128): computed sum of the first B pairs, the C offered pair
+ * values, the number offered, and the spare cycles. Compiled and loaded by golden/sbq/kernel.py on
+ * first use; tested equal to the reference.
  */
 #include <stdint.h>
 
