@@ -1,10 +1,25 @@
-"""Which cocotb testbench verifies each registered design (used by ``sim.demo``).
+"""Which cocotb testbench verifies each registered design, collected from every accelerator.
 
-Every design in ``hdl.registry`` must appear here; ``sim/test_benches.py`` checks that.
+Each accelerator of :data:`qaccel.ACCELERATORS` declares ``BENCHES`` (design name -> cocotb module)
+in ``sim/<acc>/__init__.py``; ``tests/test_layout.py`` checks that every registered design has one.
 """
 
-BENCHES = {
-    "sbq_encoder": "sim.sbq.tb_term_encoder",
-    "sbq_lane": "sim.sbq.tb_compute_lane",
-    "sbq_ipu": "sim.sbq.tb_inner_product_unit",
-}
+from __future__ import annotations
+
+import importlib
+
+from qaccel import ACCELERATORS
+
+__all__ = ["benches"]
+
+
+def benches() -> dict[str, str]:
+    """Design name -> cocotb testbench module, over all accelerators."""
+    found: dict[str, str] = {}
+    for accelerator in ACCELERATORS:
+        module = importlib.import_module(f"{__package__}.{accelerator}")
+        for design, bench in getattr(module, "BENCHES").items():
+            if design in found:
+                raise RuntimeError(f"design {design!r} has two testbenches")
+            found[design] = bench
+    return found

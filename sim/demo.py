@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from hdl.generate import generate
 from hdl.registry import designs
-from sim.benches import BENCHES
+from sim.benches import benches
 from sim.harness import SIMULATORS, BenchFailure, missing_reason, run_bench
 
 
@@ -38,7 +38,7 @@ def main(argv=None) -> int:
             results[name, sim] = "not installed"
             continue
         try:
-            outcome = run_bench(name, None, BENCHES[name], sim)
+            outcome = run_bench(name, None, benches()[name], sim)
             n = outcome["tests"]
             results[name, sim] = f"pass ({n} test{'' if n == 1 else 's'})"
         except BenchFailure as error:

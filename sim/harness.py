@@ -2,13 +2,21 @@
 
 ``run_bench(design, params, bench, simulator)`` generates the Verilog from the registry, builds it
 with ``cocotb_tools.runner`` into ``build/sim/<design>/<params>/<simulator>/`` (rebuilt only when the
-Verilog changes: it is rewritten only when its text does), runs the cocotb module ``bench`` and raises :class:`BenchFailure` carrying the tail
-of the cocotb log when any cocotb test fails. The design parameters reach the testbench as JSON in
-the environment variable ``QACCEL_PARAMS`` (read them with :func:`bench_params`).
+Verilog changes: it is rewritten only when its text does), runs the cocotb module ``bench`` in a
+folder of its own below that, and raises :class:`BenchFailure` carrying the tail of the cocotb log
+when any cocotb test fails. The design parameters reach the testbench as JSON in the environment
+variable ``QACCEL_PARAMS`` (read them with :func:`bench_params`).
+
+Parallel runs (pytest-xdist): every (design, parameters, simulator) has its own build folder, and a
+file lock in it makes the build exclusive and the runs shared, so two workers never build into one
+folder and never run a model while it is rebuilt. Every run (bench module, test case, seed, extra
+environment) has its own run folder, so results and logs never mix.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -27,6 +35,7 @@ __all__ = [
     "missing_reason",
     "run_bench",
     "bench_params",
+    "record_figures",
 ]
 
 
@@ -96,6 +105,19 @@ def bench_params() -> dict:
     return json.loads(os.environ.get(PARAMS_ENV, "{}"))
 
 
+def record_figures(kind: str, design: str, params: dict, figures: dict) -> Path:
+    """Inside a cocotb test: write measured figures (throughput, latency) to
+    ``build/sim/<kind>/<design>_<params>_<simulator>.json`` and return the path."""
+    import cocotb
+
+    simulator = cocotb.SIM_NAME.split()[0].lower()
+    path = BUILD / kind / f"{design}_{_param_key(params)}_{simulator}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = {"design": design, "parameters": params, "simulator": cocotb.SIM_NAME, **figures}
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    return path
+
+
 def _param_key(params: dict) -> str:
     return "_".join(f"{k}{v}" for k, v in sorted(params.items())) or "default"
 
@@ -109,6 +131,28 @@ def _outside_pytest():
     finally:
         if saved is not None:
             os.environ["PYTEST_CURRENT_TEST"] = saved
+
+
+@contextmanager
+def _locked(folder: Path, exclusive: bool):
+    """Hold ``folder/.lock``: exclusive while building, shared while running."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _run_key(bench: str, testcase, seed, extra_env: dict | None) -> str:
+    """A folder name for one run: the bench module, plus a digest of what else sets the run apart."""
+    other = json.dumps([testcase, seed, sorted((extra_env or {}).items())])
+    return f"{bench.rsplit('.', 1)[-1]}-{hashlib.sha256(other.encode()).hexdigest()[:10]}"
+
+
+def _waves_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix in (".fst", ".vcd"))
 
 
 def _tail(path: Path, lines: int = 60) -> str:
@@ -130,7 +174,7 @@ def run_bench(
 ) -> dict:
     """Build ``design`` with ``params`` and run cocotb module ``bench`` on ``simulator``.
 
-    Returns ``{"tests": n, "failed": 0, "build_dir": ..., "log": ...}``; raises
+    Returns ``{"tests": n, "failed": 0, "build_dir": ..., "run_dir": ..., "log": ...}``; raises
     :class:`BenchFailure` on any failing cocotb test (message: the failing counts, the waveform path
     when ``waves`` is set, and the tail of the log).
     """
@@ -138,33 +182,23 @@ def run_bench(
     from cocotb_tools.runner import get_runner
 
     from hdl.generate import generate
+    from hdl.registry import get_design
 
     reason = missing_reason(simulator)
     if reason is not None:
         raise RuntimeError(reason)
-    description = generate(design, params, BUILD / design / _param_key(params or {}) / "rtl")
+    folder = BUILD / design / _param_key(get_design(design).values(params))
+    work = folder / (simulator + ("-waves" if waves else ""))
+    runner = get_runner(simulator)  # test() needs the runner that build() set up
+    with _locked(work, exclusive=True):
+        description = generate(design, params, folder / "rtl")
+        _build(runner, description, simulator, work, waves)
     values = description["parameters"]
-    work = BUILD / design / _param_key(values) / (simulator + ("-waves" if waves else ""))
-    work.mkdir(parents=True, exist_ok=True)
-    source = Path(description["verilog"])
-    runner = get_runner(simulator)
-    build_log, test_log = work / "build.log", work / "test.log"
-    build_args = ["-Wno-fatal"] if simulator == "verilator" else []
-    try:  # incremental: Icarus compares time stamps, Verilator's make only rebuilds what changed
-        with _outside_pytest(), _verilator_make_flags():
-            runner.build(
-                sources=[source],
-                hdl_toplevel=design,
-                build_dir=work,
-                build_args=build_args,
-                timescale=("1ns", "1ps"),
-                waves=waves,
-                log_file=build_log,
-            )
-    except (SystemExit, Exception) as error:
-        raise BenchFailure(f"{simulator} build of {design} {values} failed: {error!r}\n{_tail(build_log)}") from None
-
-    results = work / f"{bench.rsplit('.', 1)[-1]}.results.xml"
+    run_dir = work / _run_key(bench, testcase, seed, extra_env)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    for stale in _waves_in(run_dir):
+        stale.unlink()
+    results, test_log = run_dir / "results.xml", run_dir / "test.log"
     results.unlink(missing_ok=True)
     env = {
         PARAMS_ENV: json.dumps(values),
@@ -174,17 +208,20 @@ def run_bench(
         "COCOTB_REWRITE_ASSERTION_FILES": "tb_*.py",
     }
     env.update(extra_env or {})
+    # Icarus writes its FST into the build folder unless told otherwise; Verilator writes into the run folder.
+    plusargs = [f"+dumpfile_path={run_dir / (design + '.fst')}"] if waves and simulator == "icarus" else []
     try:
-        with _outside_pytest():
+        with _locked(work, exclusive=False), _outside_pytest():
             runner.test(
                 test_module=bench,
                 hdl_toplevel=design,
                 build_dir=work,
-                test_dir=work,
+                test_dir=run_dir,
                 testcase=testcase,
                 extra_env=env,
                 waves=waves,
                 seed=seed,
+                plusargs=plusargs,
                 results_xml=str(results),
                 timescale=("1ns", "1ps"),
                 log_file=test_log,
@@ -200,14 +237,32 @@ def run_bench(
     if failed:
         wave_note = ""
         if waves:
-            found = sorted(p for p in work.iterdir() if p.suffix in (".fst", ".vcd"))
+            found = _waves_in(run_dir)
             wave_note = f"\nwaveform: {found[0] if found else '(none written)'}"
         raise BenchFailure(
             f"{bench} on {simulator}: {failed} of {tests} cocotb tests failed{wave_note}\n"
             f"log: {test_log}\n{_tail(test_log)}"
         )
-    if waves:  # waveforms are kept for failing runs only
-        for wave in work.iterdir():
-            if wave.suffix in (".fst", ".vcd"):
-                wave.unlink()
-    return {"tests": tests, "failed": 0, "build_dir": str(work), "log": str(test_log)}
+    for wave in _waves_in(run_dir):  # waveforms are kept for failing runs only
+        wave.unlink()
+    return {"tests": tests, "failed": 0, "build_dir": str(work), "run_dir": str(run_dir), "log": str(test_log)}
+
+
+def _build(runner, description: dict, simulator: str, work: Path, waves: bool) -> None:
+    """Build the generated Verilog into ``work`` (incremental: Icarus compares time stamps,
+    Verilator's make only rebuilds what changed). Call with ``work``'s lock held exclusively."""
+    design, values = description["design"], description["parameters"]
+    build_log = work / "build.log"
+    try:
+        with _outside_pytest(), _verilator_make_flags():
+            runner.build(
+                sources=[Path(description["verilog"])],
+                hdl_toplevel=design,
+                build_dir=work,
+                build_args=["-Wno-fatal"] if simulator == "verilator" else [],
+                timescale=("1ns", "1ps"),
+                waves=waves,
+                log_file=build_log,
+            )
+    except (SystemExit, Exception) as error:
+        raise BenchFailure(f"{simulator} build of {design} {values} failed: {error!r}\n{_tail(build_log)}") from None

@@ -28,10 +28,9 @@ def _selection(path: str, rows: int, channels: int):
 @cocotb.test()
 async def real_tensors(dut):
     """Real exported layer codes: IPU result == golden.sbq.dot for every (row, channel)."""
-    ipu = IPUBench(dut, seed=31, p_cmd=0.8, p_data=0.8, p_ready=0.8)
+    ipu = await IPUBench(dut, seed=31, gap=0.2, drop=0.2).start()
     p = ipu.params
     assert p["wbits"] == 4, "the exported tensors are W4A8"
-    await ipu.bench.start()
     rows = int(os.environ.get("SBQ_REAL_ROWS", "4"))
     channels = int(os.environ.get("SBQ_REAL_CHANNELS", "4"))
     total = 0
@@ -43,15 +42,13 @@ async def real_tensors(dut):
             want = dot(a[:, None, :], w[None, :, :], p["budget"], p["comp"], p["depth"], ipu.lanes)
             products = [(f"{name} row {r} channel {c}", a[r].tolist(), w[c].tolist())
                         for r in range(a.shape[0]) for c in range(w.shape[0])]
-            start = len(ipu.result.received)
-            for _, x, y in products:
-                ipu.queue(x, y)
-            await ipu.bench.run(lambda: len(ipu.result.received) >= start + len(products), 2_000_000)
-            got = torch.tensor(ipu.result.received[start:]).reshape(want.shape)
-            wrong = (got != want).nonzero().tolist()
-            assert not wrong, f"{name}: {len(wrong)} of {want.numel()} differ; first (row, channel) {wrong[0]}: rtl {int(got[tuple(wrong[0])])} golden {int(want[tuple(wrong[0])])}"
+            start = len(ipu.scoreboard.matched)
+            await ipu.check(products, max_cycles=2_000_000)  # each result checked against golden.sbq.dot
+            got = torch.tensor([t.value for t in ipu.scoreboard.matched[start:]]).reshape(want.shape)
+            assert torch.equal(got, want), f"{name}: the scoreboard passed results that differ from the layer's dot"
             exact = int((want == acc).sum())
             dut._log.info("%s: %d inner products of length %d exact against golden.sbq.dot (%d equal the exact integer dot)",
                           name, want.numel(), a.shape[1], exact)
             total += want.numel()
+    await ipu.scoreboard.finish(idle_cycles=8 * p["budget"] + ipu.lanes)
     assert total, "no inner product was checked"

@@ -1,13 +1,11 @@
-# amaranth: UnusedElaboratable=no
 """pytest entry: the SBQ inner product unit on both simulators, several parameter sets."""
 
+import fcntl
 import os
 from pathlib import Path
 
 import pytest
 
-from hdl.generate import generate
-from hdl.sbq import ComputeLane, InnerProductUnit, TermGenerator, TermQueue
 from sim.harness import ROOT, run_bench
 
 BENCH = "sim.sbq.tb_inner_product_unit"
@@ -45,12 +43,18 @@ REAL_LAYERS = [("digits_cnn", "block1.a.conv"), ("minilm", "bert.encoder.layer.0
 
 
 def _export(model: str, layer: str) -> Path:
-    """The layer's W4A8 codes, exported once into build/sbq/export/ (the export is deterministic)."""
+    """The layer's W4A8 codes, exported once into build/sim/export/ (the export is deterministic;
+    a lock keeps two pytest workers from writing it at once)."""
     from golden.export import export_layers, save_npz
 
-    path = ROOT / "build" / "sbq" / "export" / f"{model}_{layer}_w4a8.npz"
-    if not path.exists():
-        save_npz(export_layers(model, "w4a8", [layer], rows=16, limit=16), path)
+    path = ROOT / "build" / "sim" / "export" / f"{model}_{layer}_w4a8.npz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.exists():
+            partial = path.with_name(f".{path.stem}.{os.getpid()}.npz")
+            save_npz(export_layers(model, "w4a8", [layer], rows=16, limit=16), partial)
+            partial.replace(path)
     return path
 
 
@@ -61,22 +65,3 @@ def test_inner_product_unit_real_tensors(simulator, params, waves):
     result = run_bench("sbq_ipu", params, "sim.sbq.tb_ipu_real_tensors", simulator, waves=waves,
                        extra_env={"SBQ_REAL_NPZ": os.pathsep.join(paths)})
     assert result["tests"] == 1
-
-
-@pytest.mark.parametrize(
-    "build",
-    [
-        lambda: InnerProductUnit(lanes=0),
-        lambda: InnerProductUnit(budget=0),
-        lambda: InnerProductUnit(budget=2, comp=3),
-        lambda: ComputeLane(comp=-1),
-        lambda: ComputeLane(depth=0),
-        lambda: ComputeLane(wbits=6),
-        lambda: TermGenerator(budget=4, comp=5),
-        lambda: TermQueue(0),
-        lambda: generate("sbq_ipu", {"budget": 2, "comp": 3}, ROOT / "build" / "sbq" / "bad"),
-    ],
-)
-def test_parameter_validation(build):
-    with pytest.raises(ValueError):
-        build()
