@@ -1,7 +1,7 @@
 """Speed of the SBQ golden inner product: the torch path and the compiled C kernel of
 ``golden.sbq.dot_matrix``, in multiplications per second.
 
-    python -m bench.sbq_golden_speed [-o build/bench/sbq_golden_speed.json] [--rows 256]
+    python -m bench.sbq.golden_speed [-o build/bench/sbq_golden_speed.json] [--rows 256]
 
 One MiniLM-sized layer (``rows`` x 384 activations by 384 x 384 int4 weights, B = C = D = 4,
 16 lanes); both backends must give the same result. Prints and writes the figures.
@@ -18,13 +18,13 @@ from pathlib import Path
 import torch
 
 from golden.sbq import dot_matrix
-from hdl.generate import tool_versions
+from qaccel.results import package_versions
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m bench.sbq_golden_speed", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m bench.sbq.golden_speed", description=__doc__.splitlines()[0])
     ap.add_argument("-o", "--output", type=Path, default=REPO / "build" / "bench" / "sbq_golden_speed.json")
     ap.add_argument("--rows", type=int, default=256, help="activation rows (default 256)")
     args = ap.parse_args(argv)
@@ -46,7 +46,7 @@ def main(argv=None) -> int:
         return 1
     out = {"shape": [args.rows, 384, 384], "budget": 4, "comp": 4, "depth": 4, "lanes": 16,
            "threads": torch.get_num_threads(), "backends": figures,
-           "speedup": round(figures["torch"]["seconds"] / figures["c"]["seconds"], 1), "tools": tool_versions()}
+           "speedup": round(figures["torch"]["seconds"] / figures["c"]["seconds"], 1), "tools": package_versions("torch")}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(out, indent=2) + "\n")
     print(f"C kernel {out['speedup']}x the torch path; wrote {args.output}")
