@@ -5,14 +5,16 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 EXTRAS := sim,synth,models,test
 TORCH  := torch==2.13.0
+JOBS   ?= auto
 
 .PHONY: demo test setup simulators clean
 
 demo: setup
 	$(PY) -m sim.demo
 
+# pytest-xdist: one worker per core (JOBS=1 runs in one process); builds are locked per folder.
 test: setup
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(JOBS)
 
 setup: $(STAMP) simulators
 
