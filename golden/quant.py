@@ -52,6 +52,19 @@ simplified SBQ; ``golden.sbq`` declares the real one)::
 and then ``python -m golden.evaluate --model digits_cnn --scheme mine --opt budget=2 --limit 100``.
 An ad-hoc scheme outside any accelerator is registered with
 ``golden.schemes.register_scheme("mine", MyScheme)``.
+
+Activation-only schemes
+-----------------------
+A scheme with ``act_only = True`` quantizes the activations only (eDQA and the baselines of its
+paper): the weights stay float32 (``quantize_weight`` and ``int_dot`` are never called) and, in
+``"quant"`` mode, the emulated layer computes ``float_layer(x_deq)`` where the layer input, seen as
+``[rows, features]`` as above (features = the input channels of a conv, the input features of a
+Linear), is replaced by ``x_deq = scheme.fake_quant_act(x2d, params)``: its float32 de-quantized
+values, same shape. A conv pads ``x_deq`` with zeros, as the float conv does.
+
+Every scheme may override ``prepare(qmodel, calibrate)``: :func:`quantize_model` calls it once,
+after every layer is frozen, with the quantized model and the calibration routine, for parameters
+that need a search on the calibrated model (a channel ranking, a noise search).
 """
 
 from __future__ import annotations
@@ -163,6 +176,9 @@ class Scheme:
     wbits: int
     abits: int
     asymmetric: bool = False
+    #: Activations only (see the module docstring): weights stay float32, the layer computes
+    #: ``float_layer(fake_quant_act(x2d, params))``.
+    act_only: bool = False
 
     @property
     def label(self) -> str:
@@ -180,6 +196,13 @@ class Scheme:
 
     def quantize_act(self, x2d: torch.Tensor, params: ActParams) -> ActQ:
         raise NotImplementedError
+
+    def fake_quant_act(self, x2d: torch.Tensor, params: ActParams) -> torch.Tensor:
+        """Activation-only schemes: the de-quantized activations, float32 of the shape of ``x2d``."""
+        raise NotImplementedError
+
+    def prepare(self, qmodel: nn.Module, calibrate: Callable[[nn.Module], None]) -> None:
+        """Called once by :func:`quantize_model` after every layer is frozen (default: nothing)."""
 
     def int_dot(self, a_codes: torch.Tensor, w_codes: torch.Tensor) -> torch.Tensor:
         """The hardware's integer accumulation: int64 ``[N, L]`` x int64 ``[O, L]`` -> int64 ``[N, O]``."""
@@ -263,6 +286,8 @@ class _Emulated(nn.Module):
         self.stats = ActStats()
         self.params: ActParams | None = None
         self.capture: list | None = None
+        if scheme.act_only:
+            return  # float weights: nothing to quantize
         w2d = float_layer.weight.detach().reshape(float_layer.weight.shape[0], -1)
         wq = scheme.quantize_weight(w2d)
         if wq.codes.dtype != torch.int64 or wq.codes.shape != w2d.shape:
@@ -282,6 +307,15 @@ class _Emulated(nn.Module):
             y = y + self.float_layer.bias.detach().float()
         return y
 
+    def _fake_quant(self, x2d: torch.Tensor) -> torch.Tensor:
+        """Activation-only path: the de-quantized input ``[rows, features]`` (recorded as ``x``, ``x_deq``)."""
+        x_deq = self.scheme.fake_quant_act(x2d, self.params)
+        if x_deq.dtype != torch.float32 or x_deq.shape != x2d.shape:
+            raise TypeError(f"{self.layer_name}: fake_quant_act must give float32 {tuple(x2d.shape)}, "
+                            f"got {x_deq.dtype} {tuple(x_deq.shape)}")
+        self._record(x=x2d, x_deq=x_deq)
+        return x_deq
+
     def _record(self, **arrays) -> None:
         if self.capture is not None:
             self.capture.append({k: v.detach().clone() for k, v in arrays.items()})
@@ -299,6 +333,8 @@ class EmulatedLinear(_Emulated):
         if self.mode == "calibrate":
             self.stats.update(x2d)
             return lin(x)
+        if self.scheme.act_only:
+            return lin(self._fake_quant(x2d).reshape(x.shape))
         a = self.scheme.quantize_act(x2d, self.params)
         acc = self.scheme.accumulate(a, self.w_codes, self.w_rowsum)
         self._record(a_codes=a.codes, acc=acc, a_scale=a.scale, a_zero_point=a.zero_point)
@@ -322,6 +358,9 @@ class EmulatedConv2d(_Emulated):
         if self.mode == "calibrate":
             self.stats.update(x.permute(0, 2, 3, 1).reshape(-1, c))
             return conv(x)
+        if self.scheme.act_only:
+            x_deq = self._fake_quant(x.permute(0, 2, 3, 1).reshape(-1, c))
+            return conv(x_deq.reshape(b, h, w, c).permute(0, 3, 1, 2))
         a = self.scheme.quantize_act(x.permute(0, 2, 3, 1).reshape(-1, c), self.params)
         if a.zero_point.dim() != 0:
             raise ValueError(f"{self.layer_name}: conv padding needs a per-tensor zero point")
@@ -369,7 +408,8 @@ def quantize_model(
     patterns ``include``, default all, and none of ``exclude``) compute with ``scheme``.
 
     ``calibrate(model)`` must run the calibration split through the model; it is called once with
-    every emulated layer collecting statistics in float, after which the layers are frozen.
+    every emulated layer collecting statistics in float, after which the layers are frozen and
+    ``scheme.prepare(qmodel, calibrate)`` is called.
     """
     qmodel = copy.deepcopy(model).eval()
     targets = [
@@ -388,4 +428,6 @@ def quantize_model(
         calibrate(qmodel)
     for layer in emulated_layers(qmodel).values():
         layer.freeze()
+    with torch.no_grad():
+        scheme.prepare(qmodel, calibrate)
     return qmodel
