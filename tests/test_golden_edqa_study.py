@@ -50,6 +50,12 @@ def test_accuracy_tiny_run_writes_a_valid_section_and_plots(tmp_path):
     errors = [p["error"] for p in summary["extra_bits"]]
     assert errors == sorted(errors, reverse=True)  # more extra bits, smaller activation error
     assert data["ranking"]["3"]["settings"]["model"] == "digits_cnn"
+    # the random-ranking control: same number of important channels, other channels, mean over seeds
+    controls = [rows[f"edqa-random[N=3,m=3,r=0.4,seed={seed}]"] for seed in (0, 1, 2)]
+    control = summary["table"]["edqa_random"]["3"]
+    assert control["seeds"] == 3
+    assert control["error"] == sum(c["error"]["pooled"] for c in controls) / 3
+    assert len({c["error"]["pooled"] for c in controls} | {rows["edqa[N=3,m=3,r=0.4]"]["error"]["pooled"]}) > 1
     assert read_section(out, "other")["command"] == "x"  # other sections kept
     for name in ("edqa_ratio.png", "edqa_extra_bits.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -13,6 +13,10 @@ Rows, every one on the same evaluation samples of a model:
 * ``fp32``;
 * at each ``N`` of ``--bits``: ``direct[N=n]``, ``pot[N=n]``, ``noisyquant[N=n]`` (the baselines of
   :mod:`golden.edqa.baselines`) and ``edqa[N=n,m=3,r=0.4]`` (:class:`golden.edqa.EDQAScheme`);
+* the control of the ranking, at each ``N``: ``edqa-random[N=n,m=3,r=0.4,seed=s]`` for the seeds
+  0, 1, 2: eDQA with the same number of important channels per layer, drawn at random (a uniform
+  permutation of each layer's channels from ``random.Random(seed)``) instead of by Algorithm 3, so
+  that what the ranking itself contributes can be read off;
 * the sweeps at ``N = 3`` (Figures 3 and 4): ``ratio`` r = 0, 0.1, ..., 0.9, 1 with m = 3, and
   ``extra_bits`` m = 1, 2, 3 with r = 0.4. r = 0 is Direct; r = 1 is Direct at ``N + m`` bits.
 
@@ -27,6 +31,7 @@ their computing time is recorded (``ranking``). The section is rewritten after e
 from __future__ import annotations
 
 import argparse
+import random
 import sys
 import time
 from pathlib import Path
@@ -53,6 +58,7 @@ RATIO = 0.4
 SWEEP_BITS = 3
 SWEEP_RATIOS = tuple(i / 10 for i in range(11))
 SWEEP_EXTRA = (1, 2, 3)
+CONTROL_SEEDS = (0, 1, 2)
 PLOTS = {"ratio": "edqa_ratio.png", "extra_bits": "edqa_extra_bits.png"}
 
 
@@ -107,6 +113,17 @@ def run_row(model: str, scheme, limit) -> dict:
     return out
 
 
+def random_ranking(rankings_or_layers: dict, seed: int) -> dict:
+    """Layer -> a uniform random permutation of its channels (``random.Random(seed)``, layers in the
+    order given); ``rankings_or_layers`` maps each layer to its channel count or to a ranking."""
+    rng = random.Random(seed)
+    out = {}
+    for name, value in rankings_or_layers.items():
+        channels = value if isinstance(value, int) else len(value)
+        out[name] = rng.sample(range(channels), channels)
+    return out
+
+
 def rows_for(bits, rankings, sweeps: bool = True) -> dict:
     """Results key -> scheme factory (None for fp32), main table then sweeps, without repeats."""
     table = {"fp32": None}
@@ -114,11 +131,16 @@ def rows_for(bits, rankings, sweeps: bool = True) -> dict:
     def edqa(n, m, r):
         return lambda: EDQAScheme(n, m, r, ranking=rankings.get(n))
 
+    def control(n, seed):
+        return lambda: EDQAScheme(n, M_EXTRA, RATIO, ranking=random_ranking(rankings[n].order, seed))
+
     for n in bits:
         table[f"direct[N={n}]"] = (lambda n=n: DirectScheme(n))
         table[f"pot[N={n}]"] = (lambda n=n: PoTScheme(n))
         table[f"noisyquant[N={n}]"] = (lambda n=n: NoisyQuantScheme(n))
         table[f"edqa[N={n},m={M_EXTRA},r={RATIO:g}]"] = edqa(n, M_EXTRA, RATIO)
+        for seed in CONTROL_SEEDS:
+            table[f"edqa-random[N={n},m={M_EXTRA},r={RATIO:g},seed={seed}]"] = control(n, seed)
     if not sweeps:
         return table
     for r in SWEEP_RATIOS:
@@ -140,6 +162,11 @@ def summary(rows: dict, metric: str, bits) -> dict:
     for method, fmt in (("direct", "direct[N={n}]"), ("pot", "pot[N={n}]"), ("noisyquant", "noisyquant[N={n}]"),
                         ("edqa", f"edqa[N={{n}},m={M_EXTRA},r={RATIO:g}]")):
         table[method] = {str(n): pick(fmt.format(n=n)) for n in bits}
+    table["edqa_random"] = {}
+    for n in bits:  # the control: mean over the seeds that have run
+        picked = [p for p in (pick(f"edqa-random[N={n},m={M_EXTRA},r={RATIO:g},seed={s}]") for s in CONTROL_SEEDS) if p]
+        table["edqa_random"][str(n)] = None if not picked else {
+            key: sum(p[key] for p in picked) / len(picked) for key in picked[0]} | {"seeds": len(picked)}
     ratio = [{"ratio": r, **(pick(f"edqa[N={SWEEP_BITS},m={M_EXTRA},r={r:g}]") or {})} for r in SWEEP_RATIOS]
     extra = [{"m_extra": m, **(pick(f"edqa[N={SWEEP_BITS},m={m},r={RATIO:g}]") or {})} for m in SWEEP_EXTRA]
     return {"metric": metric, "table": table, "ratio": ratio, "extra_bits": extra}
@@ -256,7 +283,7 @@ def main(argv=None) -> int:
     for model, result in accuracy.items():
         s = result["summary"]
         print(f"{model} ({result['samples']} samples, {s['metric']}): fp32 {s['table']['fp32']['metric']:.4f}")
-        for method in ("direct", "pot", "noisyquant", "edqa"):
+        for method in ("direct", "pot", "noisyquant", "edqa", "edqa_random"):
             print(f"  {method:<10} " + "  ".join(f"N={n}: {v['metric']:.4f}" for n, v in s["table"][method].items() if v))
     print(f"wrote section {SECTION!r} of {path}" + "".join(f" and {p}" for p in written))
     return 0
