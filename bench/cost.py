@@ -103,11 +103,12 @@ def measure(part: CostPart, component, params: dict, workdir: Path, bar: tqdm) -
     bar.update(1)
     bar.set_postfix_str(f"{part.key}: synth_ecp5 + nextpnr")
     try:
-        entry["ecp5"] = synth.ecp5(component, part.key, workdir=workdir, nodsp=True, pnr_timeout=PNR_TIMEOUT_S)
+        entry["ecp5"] = synth.ecp5(component, part.key, workdir=workdir, nodsp=not part.ecp5_dsp,
+                                   pnr_timeout=PNR_TIMEOUT_S)
     except synth.SynthError as error:
         if "ran past" not in str(error):
             raise
-        entry["ecp5"] = synth.ecp5(component, part.key, workdir=workdir, nodsp=True, pnr=False)
+        entry["ecp5"] = synth.ecp5(component, part.key, workdir=workdir, nodsp=not part.ecp5_dsp, pnr=False)
         entry["ecp5"].update({"fmax_mhz": None, "pnr_timeout_s": PNR_TIMEOUT_S,
                               "pnr_note": str(error).splitlines()[0]})
     bar.update(1)

@@ -35,6 +35,8 @@ class CostPart:
     the others). ``quick`` overrides some of them for ``--quick`` (the cheapest useful size).
     ``default`` False keeps the part out of a run unless ``--only`` names it. ``fmax_proxy`` names
     the part whose Fmax stands in when nextpnr runs past its time limit on this one.
+    ``ecp5_dsp`` lets ``synth_ecp5`` map multipliers to MULT18X18D blocks (by default ``-nodsp``:
+    yosys would map even a 2 x 2-bit product to one); the 7-series flow always infers DSP48E1s.
     """
 
     key: str
@@ -45,6 +47,7 @@ class CostPart:
     quick: dict[str, Any] = field(default_factory=dict)
     default: bool = True
     fmax_proxy: str | None = None
+    ecp5_dsp: bool = False
 
     def __post_init__(self):
         if (self.design is None) == (self.component is None):

@@ -16,6 +16,7 @@ writes a flat key by hand. A flat key owned by two sections is an error.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import platform
@@ -84,14 +85,18 @@ def write_section(path: str | Path, name: str, value: dict) -> dict:
     flat keys, and write atomically. Returns the whole document."""
     _check_section(name, value)
     path = Path(path)
-    document = json.loads(path.read_text()) if path.exists() else {}
-    sections = _sections(document)
-    sections[name] = value
-    document = {**sections, **_flat(sections)}
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    partial.write_text(json.dumps(document, indent=2) + "\n")
-    partial.replace(path)
+    # Studies of one accelerator may run side by side (accuracy and cost): one writer at a time, each
+    # reading the sections the others wrote.
+    with open(path.with_name(f".{path.name}.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        document = json.loads(path.read_text()) if path.exists() else {}
+        sections = _sections(document)
+        sections[name] = value
+        document = {**sections, **_flat(sections)}
+        partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        partial.write_text(json.dumps(document, indent=2) + "\n")
+        partial.replace(path)
     return document
 
 

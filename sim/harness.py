@@ -19,6 +19,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
@@ -248,15 +249,40 @@ def run_bench(
     return {"tests": tests, "failed": 0, "build_dir": str(work), "run_dir": str(run_dir), "log": str(test_log)}
 
 
+_COMB_KICK = re.compile(r"^(\s*)reg (\\\$auto\$verilog_backend\.cc:\d+:dump_module\$\d+) += 0;$", re.M)
+#: A one-statement ``always @*`` block (yosys writes these without the ``dump_module`` read).
+_ONE_LINE_COMB = re.compile(r"^(\s*)always @\*\n(\s*)([^\n]*;)$", re.M)
+
+
+def _icarus_source(verilog: Path, work: Path) -> Path:
+    """The Verilog for Icarus, with lines added. Icarus starts an ``always @*`` block only on a
+    change of what it reads, so a combinational output that depends on registers alone (an FSM's
+    ``ready`` in its reset state) stays X until one of them changes. yosys makes every such block read
+    one dummy register (``dump_module``) for this purpose; changing that register once at time 0 runs
+    every block once, as the logic is evaluated in hardware and in Verilator (in each module).
+    A block of one assignment that reads no such register (an output that copies a register) gets the
+    same assignment once more at time 0."""
+    text = _COMB_KICK.sub(lambda match: f"{match.group(0)}\n{match.group(1)}initial #0 {match.group(2)} = 1;",
+                          verilog.read_text())
+    text = _ONE_LINE_COMB.sub(lambda match: f"{match.group(0)}\n{match.group(1)}initial #0 {match.group(3)}", text)
+    path = work / verilog.name
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+    return path
+
+
 def _build(runner, description: dict, simulator: str, work: Path, waves: bool) -> None:
     """Build the generated Verilog into ``work`` (incremental: Icarus compares time stamps,
     Verilator's make only rebuilds what changed). Call with ``work``'s lock held exclusively."""
     design, values = description["design"], description["parameters"]
     build_log = work / "build.log"
+    source = Path(description["verilog"])
+    if simulator == "icarus":
+        source = _icarus_source(source, work)
     try:
         with _outside_pytest(), _verilator_make_flags():
             runner.build(
-                sources=[Path(description["verilog"])],
+                sources=[source],
                 hdl_toplevel=design,
                 build_dir=work,
                 build_args=["-Wno-fatal"] if simulator == "verilator" else [],

@@ -140,7 +140,9 @@ def test_verilog_passes_verilator_lint(name, tmp_path):
     path = generate(name, None, tmp_path)["verilog"]
     result = subprocess.run([verilator, "--lint-only", "-Wno-fatal", path], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    # Allowed: width warnings, and ALWNEVER from Amaranth's own comb-initialisation idiom.
+    # Allowed: width warnings, ALWNEVER from Amaranth's own comb-initialisation idiom, and
+    # CASEINCOMPLETE from its FSMs (a process assigns the signal's default first, then cases over the
+    # states that drive it, so an uncovered state keeps the default).
     kinds = set(re.findall(r"%Warning-([A-Z]+)", result.stderr))
-    assert kinds <= {"WIDTHEXPAND", "WIDTHTRUNC", "ALWNEVER"}, result.stderr
+    assert kinds <= {"WIDTHEXPAND", "WIDTHTRUNC", "ALWNEVER", "CASEINCOMPLETE"}, result.stderr
     assert "%Error" not in result.stderr

@@ -1,0 +1,105 @@
+"""Test data for the eDQA testbenches: float32 corner cases, random floats over the whole binary32
+range, random shift-error channels, and real activations exported from the networks."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import random
+import struct
+from pathlib import Path
+
+import numpy as np
+
+from golden.edqa import scales
+
+ROOT = Path(__file__).resolve().parents[2]
+EXPORT = ROOT / "build" / "sim" / "export"
+
+
+def f32(bits: int) -> float:
+    return struct.unpack("<f", struct.pack("<I", bits & 0xFFFFFFFF))[0]
+
+
+def bits(value: float) -> int:
+    return struct.unpack("<I", struct.pack("<f", value))[0]
+
+
+def finite_bits(rng: random.Random) -> int:
+    """A random finite float32 pattern, every exponent equally likely (subnormals included)."""
+    while True:
+        word = rng.getrandbits(32)
+        if (word >> 23) & 0xFF != 0xFF:
+            return word
+
+
+def corner_floats(n_bits: int, m_extra: int, absmax: float, important: bool) -> list[int]:
+    """Bit patterns that stress the quantizer for this scale: zeros, subnormals, the range ends,
+    values at and past ``absmax``, and exact halfway points of the integer rounding in both
+    directions (even and odd neighbours), plus float32 neighbours of each halfway point, whose
+    product may round onto it."""
+    s = scales(n_bits, m_extra, absmax)
+    delta = s.delta_nm if important else s.delta_n
+    top = (1 << (n_bits + m_extra - 1 if important else n_bits - 1))
+    values = [0x00000000, 0x80000000, 0x00000001, 0x80000001, 0x007FFFFF, 0x807FFFFF, 0x00800000, 0x7F7FFFFF,
+              0xFF7FFFFF, bits(absmax), bits(-absmax), bits(absmax) + 1, bits(absmax) - 1, bits(-absmax) + 1]
+    if absmax == 0:
+        raise ValueError("absmax must be positive")
+    for k in list(range(-top - 2, top + 2)) + [top * 4, -top * 4]:
+        half = np.float32((k + 0.5) * delta)  # exactly (k + 1/2) delta when representable
+        for pattern in (bits(float(half)) - 1, bits(float(half)), bits(float(half)) + 1):
+            values.append(pattern & 0xFFFFFFFF)
+    return [v for v in values if (v >> 23) & 0xFF != 0xFF]
+
+
+def random_channel(length: int, m_extra: int, rng: random.Random) -> list[int]:
+    """Shift errors with a random skew: from one dominant symbol to nearly uniform."""
+    top = (1 << m_extra) - 1
+    skew = rng.random() * 2 + 0.1
+    return [min(int(rng.expovariate(skew)), top) if rng.random() < 0.9 else rng.randint(0, top) for _ in range(length)]
+
+
+def _capture(model: str, max_channels: int):
+    """Inputs of one layer of a real network: ``(channels [C, L] float32, absmax)``; the channel is
+    the layer input's channel (conv) or feature (Linear), its elements the positions of the samples."""
+    import torch
+
+    from golden.models import get_network
+
+    net = get_network(model)
+    module = net.load()
+    layer = {"digits_cnn": "block1.a.conv", "minilm": "bert.encoder.layer.0.attention.self.query"}[model]
+    seen = []
+    handle = module.get_submodule(layer).register_forward_hook(lambda mod, args, out: seen.append(args[0].detach()))
+    try:
+        with torch.no_grad():
+            for batch in net.sample_batches(8 if model == "digits_cnn" else 4):
+                net.run(module, batch)
+    finally:
+        handle.remove()
+    if seen[0].dim() == 4:  # conv input [B, C, H, W]: a channel's elements are its pixels
+        x = torch.cat([t.permute(0, 2, 3, 1).reshape(-1, t.shape[1]) for t in seen])
+    else:  # Linear input [B, T, F]: a channel is a feature, its elements the tokens
+        x = torch.cat([t.reshape(-1, t.shape[-1]) for t in seen])
+    absmax = float(x.abs().max())
+    return x.T[:max_channels].contiguous().numpy().astype(np.float32), absmax
+
+
+def real_activations(model: str, max_channels: int = 16) -> Path:
+    """An ``.npz`` of real activations (``channels``, ``absmax``), exported once into
+    ``build/sim/export/`` under a lock (parallel test workers share it)."""
+    path = EXPORT / f"edqa_{model}.npz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.exists():
+            channels, absmax = _capture(model, max_channels)
+            partial = path.with_name(f".{path.stem}.{os.getpid()}.npz")
+            np.savez(partial, channels=channels, absmax=np.float32(absmax))
+            partial.replace(path)
+    return path
+
+
+def load_activations(path: str | Path) -> tuple[np.ndarray, float]:
+    with np.load(path) as z:
+        return z["channels"], float(z["absmax"])

@@ -1,0 +1,99 @@
+"""cocotb testbench: the eDQA Huffman encoder (``edqa_huffman_encoder``) against ``golden.edqa.encode_packet``."""
+
+import os
+import random
+
+import cocotb
+
+from golden.edqa import encode_packet, huffman_code_lengths, quantize_layer, shift_error_counts
+from hdl.edqa.bit_packer import word_layout
+from hdl.edqa.huffman_encoder import HuffmanEncoder, payload_lanes
+from sim.edqa.cases import load_activations, random_channel
+from sim.harness import bench_params, record_figures
+from sim.streams import Scoreboard, Testbench, random_pauses
+
+
+class EncoderBench:
+    def __init__(self, dut, seed, gap=0.0, drop=0.0):
+        self.dut, self.seed, self.gap, self.drop = dut, seed, gap, drop
+        p = bench_params()
+        self.m, self.max_length = p["m_extra"], p["max_length"]
+
+    async def start(self):
+        self.tb = tb = Testbench(self.dut)
+        await tb.start()
+        self.cmd = tb.source("cmd", random_pauses(self.gap, self.seed))
+        self.data = tb.source("data", random_pauses(self.gap, self.seed + 1))
+        self.inputs = tb.monitor("data", self.m)
+        self.out = tb.sink("out", word_layout, random_pauses(self.drop, self.seed + 2))
+        self.scoreboard = Scoreboard(self.out, compare=lambda got, want: (got.word, got.last) == want)
+        await tb.reset()
+        return self
+
+    def send(self, name, se):
+        self.cmd.send_nowait(len(se))
+        for s in se:
+            self.data.send_nowait(s)
+        packet = encode_packet(se, self.m)
+        for k, word in enumerate(packet):
+            self.scoreboard.expect((word, int(k == len(packet) - 1)), label=f"{name} word {k}")
+
+
+@cocotb.test()
+async def channels(dut):
+    """Random skews, one symbol (all codes '0'), every symbol, ties of counts, length 1, the maximum
+    length, under back-pressure on both sides."""
+    bench = await EncoderBench(dut, seed=1, gap=0.2, drop=0.3).start()
+    rng = random.Random(1)
+    top = (1 << bench.m) - 1
+    cases = [("one symbol", [top] * 40), ("length 1", [0]), ("every symbol", list(range(top + 1)) * 3),
+             ("ties", [s for s in range(top + 1) for _ in range(5)]), ("maximum length", random_channel(bench.max_length, bench.m, rng))]
+    cases += [(f"random {k}", random_channel(rng.randrange(1, min(300, bench.max_length) + 1), bench.m, rng)) for k in range(30)]
+    for name, se in cases:
+        bench.send(name, se)
+    await bench.scoreboard.wait(20 * sum(len(se) for _, se in cases) + 1000)
+    await bench.scoreboard.finish(idle_cycles=20)
+
+
+@cocotb.test()
+async def real_shift_errors(dut):
+    """The shift errors of real activations (N = 3, every channel important)."""
+    bench = await EncoderBench(dut, seed=2, drop=0.2).start()
+    import torch
+
+    total = 0
+    for path in os.environ["EDQA_REAL_NPZ"].split(os.pathsep):
+        channels, absmax = load_activations(path)
+        x = torch.from_numpy(channels[:, : bench.max_length]).T.contiguous()
+        _, se = quantize_layer(x, torch.ones(x.shape[1], dtype=torch.bool), 3, bench.m, absmax)
+        for c in range(se.shape[1]):
+            bench.send(f"{os.path.basename(path)} channel {c}", se[:, c].tolist())
+            total += se.shape[0]
+    await bench.scoreboard.wait(20 * total + 1000)
+    await bench.scoreboard.finish(idle_cycles=20)
+
+
+@cocotb.test()
+async def cycles_per_channel(dut):
+    """Full streams: a channel of L shift errors takes L cycles in and, after the code is built, a
+    row of shift errors per cycle out: exactly ``HuffmanEncoder.packet_cycles`` from the first shift
+    error to the last word; recorded for the latency figures."""
+    bench = await EncoderBench(dut, seed=3).start()
+    rng = random.Random(3)
+    figures = {}
+    for length in (1, 5, 49, 196, min(784, bench.max_length), bench.max_length):
+        se = random_channel(length, bench.m, rng)
+        start = len(bench.scoreboard.matched)
+        bench.send(f"length {length}", se)
+        await bench.scoreboard.wait(20 * length + 1000)
+        words = bench.scoreboard.matched[start:]
+        inputs = [bench.inputs.recv_nowait().cycle for _ in range(bench.inputs.count())]
+        assert len(inputs) == length and all(b - a == 1 for a, b in zip(inputs, inputs[1:])), "not one per cycle"
+        figures[length] = {"first_input_to_last_word": words[-1].cycle - inputs[0], "words": len(words)}
+        lengths = huffman_code_lengths(shift_error_counts(se, bench.m))
+        last_row = se[(length - 1) // payload_lanes(bench.m) * payload_lanes(bench.m):]
+        want = HuffmanEncoder.packet_cycles(length, len(set(se)), bench.m, bits=sum(lengths[s] for s in se),
+                                            last_row_bits=sum(lengths[s] for s in last_row))
+        assert words[-1].cycle - inputs[0] == want, (figures[length], want)
+    await bench.scoreboard.finish()
+    record_figures("throughput", "edqa_huffman_encoder", bench_params(), figures)
