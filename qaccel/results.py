@@ -51,8 +51,12 @@ def _check_section(name: str, value) -> None:
 
 
 def _sections(document: dict) -> dict:
-    """The sections of a results document (its dict values), checked."""
-    found = {key: value for key, value in document.items() if isinstance(value, dict)}
+    """The sections of a results document, checked: its keys that are not a section's flat key (a
+    flat figure may itself be a dict, ``{"49": ..., "196": ...}``). Anything else at the top level
+    that is no section is an error."""
+    flat = {key for value in document.values() if isinstance(value, dict) and "command" in value
+            for key in value.get("flat", {})}
+    found = {key: value for key, value in document.items() if key not in flat}
     for key, value in found.items():
         _check_section(key, value)
     return found

@@ -103,3 +103,53 @@ def real_activations(model: str, max_channels: int = 16) -> Path:
 def load_activations(path: str | Path) -> tuple[np.ndarray, float]:
     with np.load(path) as z:
         return z["channels"], float(z["absmax"])
+
+
+def _odd_divisors(value: int) -> list[int]:
+    """The odd divisors of the odd ``value`` (trial division; ``value < 2^26``)."""
+    small = [d for d in range(1, int(value ** 0.5) + 1, 2) if value % d == 0]
+    return sorted(set(small + [value // d for d in small]))
+
+
+def product_ties(n_bits: int, m_extra: int, important: bool, count: int = 8) -> list[tuple[float, int]]:
+    """``(absmax, x bits)`` pairs whose product ``x * inv`` (``inv`` the channel's float32 reciprocal
+    scale) lies exactly halfway between two float32 values, ``k + 1/2`` and the next one up, with
+    ``k`` even: round to nearest even keeps ``k + 1/2`` and the integer rounding gives ``k``, where any
+    other tie rule of the product would give ``k + 1``. Random floats almost never hit such a tie.
+
+    Construction: the exact product ``T = (k + 1/2) + ulp/2`` is ``M * 2^-(24 - j)`` with the odd
+    integer ``M = (2k + 1) 2^(23 - j) + 1`` (``2^j <= k + 1/2``). ``inv = d * 2^b`` for an odd divisor
+    ``d < 2^24`` of ``M`` and ``x = (M / d) * 2^a``: both are float32 values. ``absmax`` is then the
+    float32 value whose scales give exactly this ``inv`` (tried near ``2^s / inv``); the pair is kept
+    only when that round trip holds. Positive and negative ``x`` alternate."""
+    s = scales(n_bits, m_extra, 1.0)
+    shift = (n_bits + m_extra - 1) if important else (n_bits - 1)  # inv = 2^shift / absmax
+    top = 1 << shift
+    found = []
+    for k in range(2, top - 1, 2):
+        j = (k).bit_length() - 1  # 2^j <= k + 1/2 < 2^(j+1)
+        numerator = (2 * k + 1) * (1 << (23 - j)) + 1  # T = numerator * 2^-(24 - j)
+        per_k = len(found) + 2  # at most two ties per k, so that several k are covered
+        for d in _odd_divisors(numerator):
+            if len(found) >= per_k:
+                break
+            if d >= 1 << 24 or numerator // d >= 1 << 24 or d == 1:
+                continue
+            # inv = d * 2^b near the magnitude of a real scale (absmax near 1): inv ~ 2^shift
+            b = shift - (d.bit_length() - 1)
+            a = -(24 - j) - b
+            inv = np.float32(d * 2.0 ** b)
+            x = np.float32((numerator // d) * 2.0 ** a)
+            absmax = np.float32(np.float32(top) / inv)
+            for candidate in (absmax, np.nextafter(absmax, np.float32(0)), np.nextafter(absmax, np.float32(np.inf))):
+                try:
+                    got = scales(n_bits, m_extra, float(candidate))
+                except ValueError:
+                    continue
+                if (got.inv_nm if important else got.inv_n) == float(inv):
+                    sign = 1 if len(found) % 2 == 0 else -1
+                    found.append((float(candidate), bits(float(sign * x))))
+                    break
+            if len(found) >= count:
+                return found
+    return found

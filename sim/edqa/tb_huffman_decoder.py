@@ -28,13 +28,16 @@ class DecoderBench:
         self.data = tb.source("data", random_pauses(self.gap, self.seed + 1))
         self.words = tb.monitor("data", word_layout)
         self.out = tb.sink("out", symbol_layout(self.m), random_pauses(self.drop, self.seed + 2))
-        self.scoreboard = Scoreboard(self.out, compare=lambda got, want: want is None or (got.se, got.last) == want)
+        # ``want``: (shift error, last); the shift error is None where the golden model gives none
+        self.scoreboard = Scoreboard(self.out, compare=lambda got, want: got.last == want[1] and want[0] in (None, got.se))
         await tb.reset()
         return self
 
     def send(self, name, length, packet):
-        """One channel: its golden symbols expected (any value after a failure: the RTL gives 0s, the
-        golden model none), and the failure the golden model names, or None."""
+        """One channel: exactly ``length`` shift errors expected, ``last`` on the final one: the golden
+        ones, or after a failure 0 where the decoder cannot have decoded anything (a bad codebook,
+        no payload word) and any value otherwise (the golden model gives none). Returns the failure
+        the golden model names, or None."""
         self.cmd.send_nowait(length)
         for k, word in enumerate(packet):
             self.data.send_nowait(word_layout.const({"word": word, "last": k == len(packet) - 1}))
@@ -42,9 +45,10 @@ class DecoderBench:
             want, failure = decode_packet(packet, length, self.m), None
         except PacketError as error:
             want, failure = None, error.kind.replace(" ", "_")
+        nothing_decoded = failure is not None and (failure == "bad_codebook" or len(packet) <= 2)
         for k in range(length):
-            last = int(k == length - 1)
-            self.scoreboard.expect((want[k], last) if want else None, label=f"{name} symbol {k}")
+            se = want[k] if want else (0 if nothing_decoded else None)
+            self.scoreboard.expect((se, int(k == length - 1)), label=f"{name} symbol {k}")
         return failure
 
     def flags(self):
@@ -117,3 +121,30 @@ async def symbol_per_cycle(dut):
     want = HuffmanDecoder.channel_cycles(len(se))
     assert span == want, f"{len(se)} shift errors took {span} cycles from the first packet word, not {want}"
     record_figures("throughput", "edqa_huffman_decoder", bench_params(), {"length": len(se), "first_word_to_last_symbol": span})
+
+
+@cocotb.test()
+async def reset_mid_packet(dut):
+    """A reset in the middle of a packet's payload (and one after a failure was raised): nothing of
+    it comes out afterwards, the flags are clear, and the next packets decode exactly."""
+    bench = await DecoderBench(dut, seed=3, gap=0.1, drop=0.3).start()
+    rng = random.Random(3)
+    length = min(400, bench.max_length)
+    for what in ("intact", "random codebook"):
+        se = random_channel(length, bench.m, rng)
+        packet = encode_packet(se, bench.m)
+        if what != "intact":
+            packet = [rng.getrandbits(32)] + packet[1:]
+        bench.send(f"interrupted {what}", length, packet)
+        while len(bench.scoreboard.pending) > length // 2:  # half of its shift errors are out
+            await bench.tb.cycles(1)
+        bench.cmd.clear()
+        bench.data.clear()
+        await bench.tb.reset()
+        bench.scoreboard.pending.clear()
+        assert bench.flags() == [], f"flags {bench.flags()} after the reset"
+        for k in range(2):
+            bench.send(f"after reset {what} {k}", length, encode_packet(random_channel(length, bench.m, rng), bench.m))
+        await bench.scoreboard.wait(60 * length + 500)
+        assert bench.flags() == []
+    await bench.scoreboard.finish(idle_cycles=20)

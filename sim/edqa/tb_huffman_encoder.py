@@ -42,12 +42,14 @@ class EncoderBench:
 @cocotb.test()
 async def channels(dut):
     """Random skews, one symbol (all codes '0'), every symbol, ties of counts, length 1, the maximum
-    length, under back-pressure on both sides."""
+    length (also of one symbol: every histogram counter at its maximum), under back-pressure on both
+    sides."""
     bench = await EncoderBench(dut, seed=1, gap=0.2, drop=0.3).start()
     rng = random.Random(1)
     top = (1 << bench.m) - 1
     cases = [("one symbol", [top] * 40), ("length 1", [0]), ("every symbol", list(range(top + 1)) * 3),
-             ("ties", [s for s in range(top + 1) for _ in range(5)]), ("maximum length", random_channel(bench.max_length, bench.m, rng))]
+             ("ties", [s for s in range(top + 1) for _ in range(5)]), ("maximum length", random_channel(bench.max_length, bench.m, rng)),
+             ("maximum length, one symbol", [top] * bench.max_length)]
     cases += [(f"random {k}", random_channel(rng.randrange(1, min(300, bench.max_length) + 1), bench.m, rng)) for k in range(30)]
     for name, se in cases:
         bench.send(name, se)
@@ -97,3 +99,36 @@ async def cycles_per_channel(dut):
         assert words[-1].cycle - inputs[0] == want, (figures[length], want)
     await bench.scoreboard.finish()
     record_figures("throughput", "edqa_huffman_encoder", bench_params(), figures)
+
+
+async def _reset(bench):
+    """Reset now: the sources forget what they still hold, what was expected and did not come is
+    dropped (it never will), and afterwards everything must be exact again."""
+    bench.cmd.clear()
+    bench.data.clear()
+    await bench.tb.reset()
+    bench.scoreboard.pending.clear()
+    bench.inputs.clear()
+
+
+@cocotb.test()
+async def reset_mid_channel(dut):
+    """A reset while a channel's shift errors come in, and one while its packet goes out: nothing of
+    the interrupted channel comes out afterwards, and the next channels are exact."""
+    bench = await EncoderBench(dut, seed=4, drop=0.5).start()
+    rng = random.Random(4)
+    length = min(300, bench.max_length)
+    bench.send("interrupted while collecting", random_channel(length, bench.m, rng))
+    while bench.inputs.count() < length // 2:
+        await bench.tb.cycles(1)
+    await _reset(bench)
+    bench.send("after the first reset", random_channel(length, bench.m, rng))
+    await bench.scoreboard.wait(20 * length + 500)
+    bench.send("interrupted while sending", random_channel(length, bench.m, rng))
+    while len(bench.scoreboard.pending) > 3:  # part of the payload is out
+        await bench.tb.cycles(1)
+    await _reset(bench)
+    for k in range(3):
+        bench.send(f"after the second reset {k}", random_channel(rng.randrange(1, length), bench.m, rng))
+    await bench.scoreboard.wait(80 * length + 500)
+    await bench.scoreboard.finish(idle_cycles=20)

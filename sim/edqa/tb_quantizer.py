@@ -9,7 +9,7 @@ import torch
 
 from golden.edqa import quantize_channel, scales
 from hdl.edqa.quantizer import STATUS_LAYOUT, Quantizer, quantizer_cmd_layout, quantizer_out_layout
-from sim.edqa.cases import bits, corner_floats, finite_bits, load_activations
+from sim.edqa.cases import bits, corner_floats, finite_bits, load_activations, product_ties
 from sim.harness import bench_params, record_figures
 from sim.streams import Scoreboard, Testbench, random_pauses
 
@@ -55,7 +55,8 @@ class QuantizerBench:
 @cocotb.test()
 async def corners_and_random_floats(dut):
     """Each scale, both kinds of channel: +-0, subnormals, the float32 range ends, values at and past
-    absmax, exact halfway points and their float32 neighbours, and random floats of every exponent."""
+    absmax, exact halfway points and their float32 neighbours, and random floats of every exponent;
+    then products that are exact float32 ties whose tie rule decides the integer."""
     bench = await QuantizerBench(dut, seed=1).start()
     rng = random.Random(1)
     total = 0
@@ -70,6 +71,10 @@ async def corners_and_random_floats(dut):
                 part = xs[start:start + bench.max_length]
                 bench.send(f"absmax {absmax} important {important} from {start}", part, absmax, important)
             total += len(xs)
+    for important in (True, False):  # products exactly halfway between two float32 values
+        for k, (absmax, x) in enumerate(product_ties(bench.n, bench.m, important)):
+            bench.send(f"product tie {k} important {important}", [x, x ^ 0x80000000], absmax, important)
+            total += 2
     await bench.scoreboard.wait(20 * total)
     await bench.scoreboard.finish(idle_cycles=10)
     assert bench.status().nonfinite == 0 and bench.status().bad_scale == 0

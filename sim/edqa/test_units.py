@@ -206,11 +206,11 @@ def _encode_rtl(m, channels, stalls=0.3):
 @pytest.mark.parametrize("m", [1, 2, 3])
 def test_encoder(m):
     """Packets equal the golden ``encode_packet``: random skews, one symbol, every symbol, count
-    ties, channel lengths 1 and 4096 (the maximum)."""
+    ties, channel lengths 1 and 4096 (the maximum, also all one symbol: a counter at its maximum)."""
     rng = random.Random(m + 20)
     top = (1 << m) - 1
     channels = [random_channel(rng.choice([1, 2, 31, 32, 33, rng.randrange(1, 300)]), m, rng) for _ in range(40)]
-    channels += [[top], [0] * 100, list(range(top + 1)) * 5, [rng.randint(0, top) for _ in range(4096)]]
+    channels += [[top], [0] * 100, list(range(top + 1)) * 5, [rng.randint(0, top) for _ in range(4096)], [top] * 4096]
     assert _encode_rtl(m, channels) == [encode_packet(se, m) for se in channels]
 
 
