@@ -7,7 +7,11 @@ bits more and shifted back to ``N`` bits, and the ``m`` bits shifted out (the sh
 Huffman-coded per channel, and added back at de-quantization.
 
 Modules: :mod:`~golden.edqa.model` (scales, quantization and de-quantization in float32 torch),
-:mod:`~golden.edqa.huffman` (code lengths, canonical codes, the packet of a channel).
+:mod:`~golden.edqa.huffman` (code lengths, canonical codes, the packet of a channel),
+:mod:`~golden.edqa.layer` (Algorithms 1 and 2 on a layer input, the activation-only scheme base),
+:mod:`~golden.edqa.ranking` (Algorithm 3, cached rankings), :mod:`~golden.edqa.baselines` (Direct,
+PoT, NoisyQuant) and :mod:`~golden.edqa.scheme` (:class:`EDQAScheme`). The studies
+``golden.edqa.accuracy`` and ``golden.edqa.compression`` are commands, not imported here.
 """
 
 from . import huffman, model
@@ -36,11 +40,6 @@ from .model import (
 
 __all__ = [*model.__all__, *huffman.__all__]
 
-# --- layer level (layer, ranking, baselines, scheme, accuracy, compression) ---------------------
-# Layer-level eDQA on the real networks: golden.edqa.layer (Algorithms 1 and 2 on a layer input,
-# the activation-only scheme base), golden.edqa.ranking (Algorithm 3, cached rankings),
-# golden.edqa.baselines (Direct, PoT, NoisyQuant), golden.edqa.scheme (EDQAScheme); the studies
-# golden.edqa.accuracy and golden.edqa.compression are commands, not imported here.
 from . import baselines, layer, ranking
 from .baselines import DirectScheme, NoisyQuantScheme, PoTScheme, pot_fake_quant, pot_levels
 from .layer import ActScheme, important_count, important_mask, quantization_error
@@ -62,4 +61,3 @@ SCHEMES = {
     "edqa-pot": PoTScheme,
     "edqa-noisyquant": NoisyQuantScheme,
 }
-# --- end of layer level -------------------------------------------------------------------------

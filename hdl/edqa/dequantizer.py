@@ -11,8 +11,8 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..params import integer
-from .channel import channel_counter
-from .float32 import leading_zeros, trailing_zeros, unpack
+from .channel import ChannelCommand, StallPipeline
+from .float32 import leading_zeros, trailing_zeros
 from .quantizer import check_bits, quantized_layout
 
 __all__ = ["DeQuantizer", "dequantizer_cmd_layout", "value_layout", "DEQUANT_STATUS_LAYOUT"]
@@ -73,54 +73,22 @@ class DeQuantizer(wiring.Component):
         wide = n + mx
         prod_bits = wide + 24  # |a| <= 2^(wide-1): wide bits times the 24-bit significand
 
-        # Channel: elements left and the scale with its leading zeros counted once (a subnormal scale
-        # gets its leading one in stage 1).
-        ch_important, ch_bad = Signal(), Signal()
-        ch_sig, ch_exp, ch_lz = Signal(24), Signal(signed(10)), Signal(range(25))
-        scale = unpack(m, self.cmd.payload.scale, "scale")
-        scale_lz = leading_zeros(m, scale["significand"], "scale_lz")
-        bad_scale = scale["sign"] | scale["zero"] | scale["infinite"] | scale["nan"]
-        load = self.cmd.valid & self.cmd.ready
-        take = self.data.valid & self.data.ready
-        empty, one = channel_counter(m, self.max_length, load=load, length=self.cmd.payload.length, take=take)
-        m.d.comb += self.cmd.ready.eq(empty)
-        with m.If(load):
-            m.d.sync += [
-                ch_important.eq(self.cmd.payload.important),
-                ch_bad.eq(bad_scale),
-                ch_sig.eq(scale["significand"]),
-                ch_exp.eq(scale["exponent"]),
-                ch_lz.eq(scale_lz),
-            ]
-
-        advance = Signal()
-        stages = self.LATENCY
-        valid = [Signal(name=f"valid{i}") for i in range(1, stages + 1)]
-        last = [Signal(name=f"last{i}") for i in range(1, stages + 1)]
-        m.d.comb += [
-            advance.eq(~valid[-1] | self.out.ready),
-            self.data.ready.eq(advance & ~empty),
-        ]
-        with m.If(advance):
-            m.d.sync += [valid[0].eq(take), last[0].eq(one)]
-            for i in range(1, stages):
-                m.d.sync += [valid[i].eq(valid[i - 1]), last[i].eq(last[i - 1])]
-
-        def stage(i, value, name):
-            reg = Signal(value.shape(), name=f"{name}{i}")
-            with m.If(advance):
-                m.d.sync += reg.eq(value)
-            return reg
+        # The channel: its element count, and its scale with the leading zeros counted once (a
+        # subnormal scale gets its leading one in stage 1); the pipeline moves as a whole.
+        ch = ChannelCommand(m, self.cmd, self.data, self.cmd.payload.scale, self.max_length, "scale")
+        pipe = StallPipeline(m, self.LATENCY, take=ch.take, first_last=ch.one, ready=self.out.ready)
+        advance, valid, last, stage = pipe.advance, pipe.valid, pipe.last, pipe.stage
+        m.d.comb += self.data.ready.eq(advance & ~ch.empty)
 
         # Stage 1: the integer a, as sign and magnitude; the channel's scale travels with it.
         a = Signal(signed(wide + 1))
         q, se = self.data.payload.q, self.data.payload.se
-        m.d.comb += a.eq(Mux(ch_important, (q << mx) | se, q))
+        m.d.comb += a.eq(Mux(ch.important, (q << mx) | se, q))
         sign1 = stage(1, a < 0, "sign")
         mag1 = stage(1, Mux(a < 0, -a, a)[:wide], "mag")
-        sig1 = stage(1, (ch_sig << ch_lz)[:24], "scale_sig")
-        exp1 = stage(1, ch_exp - ch_lz, "scale_exp")
-        bad1 = stage(1, ch_bad, "bad")
+        sig1 = stage(1, (ch.significand << ch.lz)[:24], "scale_sig")
+        exp1 = stage(1, ch.exponent - ch.lz, "scale_exp")
+        bad1 = stage(1, ch.bad, "bad")
 
         # Stage 2: the exact product |a| * significand; value = product * 2^exp.
         product2 = stage(2, mag1 * sig1, "product")
@@ -182,6 +150,6 @@ class DeQuantizer(wiring.Component):
         ]
         with m.If(self.clear):
             m.d.sync += self.status.eq(0)
-        with m.Elif(load & bad_scale):
+        with m.Elif(ch.load & ch.bad_scale):
             m.d.sync += self.status.bad_scale.eq(1)
         return m

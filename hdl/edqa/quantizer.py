@@ -11,7 +11,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..params import integer
-from .channel import channel_counter
+from .channel import ChannelCommand, StallPipeline
 from .float32 import leading_zeros, trailing_zeros, unpack
 
 __all__ = ["Quantizer", "quantizer_cmd_layout", "quantized_layout", "quantizer_out_layout", "STATUS_LAYOUT",
@@ -83,53 +83,19 @@ class Quantizer(wiring.Component):
         n, mx = self.n_bits, self.m_extra
         wide = n + mx  # width of a before the shift
 
-        # Channel: elements left, and its scale with its leading zeros counted once (a subnormal inv
-        # gets its leading one in stage 1).
-        ch_important, ch_bad = Signal(), Signal()
-        ch_sig, ch_exp, ch_lz = Signal(24), Signal(signed(10)), Signal(range(25))
-        inv = unpack(m, self.cmd.payload.inv, "inv")
-        inv_lz = leading_zeros(m, inv["significand"], "inv_lz")
-        bad_scale = inv["sign"] | inv["zero"] | inv["infinite"] | inv["nan"]
-        load = self.cmd.valid & self.cmd.ready
-        take = self.data.valid & self.data.ready
-        empty, one = channel_counter(m, self.max_length, load=load, length=self.cmd.payload.length, take=take)
-        m.d.comb += self.cmd.ready.eq(empty)
-        with m.If(load):
-            m.d.sync += [
-                ch_important.eq(self.cmd.payload.important),
-                ch_bad.eq(bad_scale),
-                ch_sig.eq(inv["significand"]),
-                ch_exp.eq(inv["exponent"]),
-                ch_lz.eq(inv_lz),
-            ]
-
-        # The pipeline advances as a whole; a stage's valid bit travels with its element.
-        advance = Signal()
-        stages = 11
-        valid = [Signal(name=f"valid{i}") for i in range(1, stages + 1)]
-        last = [Signal(name=f"last{i}") for i in range(1, stages + 1)]
-        important = [Signal(name=f"important{i}") for i in range(1, stages + 1)]
-        m.d.comb += [
-            advance.eq(~valid[-1] | self.out.ready),
-            self.data.ready.eq(advance & ~empty),
-        ]
-        with m.If(advance):
-            m.d.sync += [valid[0].eq(take), last[0].eq(one), important[0].eq(ch_important)]
-            for i in range(1, stages):
-                m.d.sync += [valid[i].eq(valid[i - 1]), last[i].eq(last[i - 1]), important[i].eq(important[i - 1])]
-
-        def stage(i, value, name):
-            """A register of stage ``i`` (1-based) loaded with ``value`` when the pipeline advances."""
-            reg = Signal(value.shape(), name=f"{name}{i}")
-            with m.If(advance):
-                m.d.sync += reg.eq(value)
-            return reg
+        # The channel: its element count, and its scale with the leading zeros counted once (a
+        # subnormal inv gets its leading one in stage 1); the pipeline moves as a whole.
+        ch = ChannelCommand(m, self.cmd, self.data, self.cmd.payload.inv, self.max_length, "inv")
+        pipe = StallPipeline(m, self.LATENCY, take=ch.take, first_last=ch.one, ready=self.out.ready,
+                             tags={"important": ch.important})
+        advance, valid, last, important, stage = pipe.advance, pipe.valid, pipe.last, pipe.tag("important"), pipe.stage
+        m.d.comb += self.data.ready.eq(advance & ~ch.empty)
 
         # Stage 1: the element and its channel's scale.
         x1 = stage(1, self.data.payload, "x")
-        inv_sig1 = stage(1, (ch_sig << ch_lz)[:24], "inv_sig")
-        inv_exp1 = stage(1, ch_exp - ch_lz, "inv_exp")
-        bad1 = stage(1, ch_bad, "bad")
+        inv_sig1 = stage(1, (ch.significand << ch.lz)[:24], "inv_sig")
+        inv_exp1 = stage(1, ch.exponent - ch.lz, "inv_exp")
+        bad1 = stage(1, ch.bad, "bad")
 
         # Stage 2: classify the element, count the leading zeros of its significand.
         x = unpack(m, x1, "x")
@@ -226,6 +192,6 @@ class Quantizer(wiring.Component):
         with m.Else():
             with m.If(advance & valid[9] & nonfinite8):
                 m.d.sync += self.status.nonfinite.eq(1)
-            with m.If(load & bad_scale):
+            with m.If(ch.load & ch.bad_scale):
                 m.d.sync += self.status.bad_scale.eq(1)
         return m

@@ -10,28 +10,23 @@ from golden.edqa import dequantize_channel, scales
 from hdl.edqa.dequantizer import DEQUANT_STATUS_LAYOUT, DeQuantizer, dequantizer_cmd_layout, value_layout
 from hdl.edqa.quantizer import quantized_layout
 from sim.edqa.cases import f32, finite_bits
+from sim.edqa.bench import ChannelBench
 from sim.harness import bench_params, record_figures
-from sim.streams import Scoreboard, Testbench, random_pauses
 
 
-class DeQuantizerBench:
+class DeQuantizerBench(ChannelBench):
     def __init__(self, dut, seed, gap=0.0, drop=0.0):
-        self.dut, self.seed, self.gap, self.drop = dut, seed, gap, drop
-        p = bench_params()
-        self.n, self.m, self.max_length = p["n_bits"], p["m_extra"], p["max_length"]
+        super().__init__(dut, seed, gap, drop)
         self.cmd_layout, self.element = dequantizer_cmd_layout(self.max_length), quantized_layout(self.n, self.m)
 
-    async def start(self):
-        self.tb = tb = Testbench(self.dut)
-        await tb.start()
-        self.dut.clear.value = 0
-        self.cmd = tb.source("cmd", random_pauses(self.gap, self.seed))
-        self.data = tb.source("data", random_pauses(self.gap, self.seed + 1))
-        self.inputs = tb.monitor("data", self.element)
-        self.out = tb.sink("out", value_layout, random_pauses(self.drop, self.seed + 2))
-        self.scoreboard = Scoreboard(self.out, compare=lambda got, want: (got.value, got.last) == want)
-        await tb.reset()
-        return self
+    def data_shape(self):
+        return self.element
+
+    def out_shape(self):
+        return value_layout
+
+    def compare(self, got, want):
+        return (got.value, got.last) == want
 
     def send(self, name, items, absmax, important, scale=None):
         """One channel of ``(q, se)``; its golden float32 bits expected (or +0.0 with a bad ``scale``)."""
@@ -102,10 +97,7 @@ async def backpressure_bad_scale_and_reset(dut):
     bench.send("interrupted", [(1, 0)] * 100, 1.0, False)
     while bench.inputs.count() < 30:
         await bench.tb.cycles(1)
-    bench.cmd.clear()
-    bench.data.clear()
-    await bench.tb.reset()
-    bench.scoreboard.pending.clear()
+    await bench.reset()
     bench.send("after reset", bench.every_integer(True), 6.5, True)
     await bench.scoreboard.wait(5000)
     await bench.scoreboard.finish(idle_cycles=20)

@@ -8,30 +8,22 @@ from golden.edqa import PacketError, decode_packet, encode_packet
 from hdl.edqa.bit_packer import word_layout
 from hdl.edqa.huffman_decoder import DECODE_STATUS_LAYOUT, HuffmanDecoder, symbol_layout
 from sim.edqa.cases import random_channel
+from sim.edqa.bench import ChannelBench
 from sim.harness import bench_params, record_figures
-from sim.streams import Scoreboard, Testbench, random_pauses
 
 FLAGS = ("bad_codebook", "truncated", "overlong", "corrupt")
 
 
-class DecoderBench:
-    def __init__(self, dut, seed, gap=0.0, drop=0.0):
-        self.dut, self.seed, self.gap, self.drop = dut, seed, gap, drop
-        p = bench_params()
-        self.m, self.max_length = p["m_extra"], p["max_length"]
+class DecoderBench(ChannelBench):
+    def data_shape(self):
+        return word_layout
 
-    async def start(self):
-        self.tb = tb = Testbench(self.dut)
-        await tb.start()
-        self.dut.clear.value = 0
-        self.cmd = tb.source("cmd", random_pauses(self.gap, self.seed))
-        self.data = tb.source("data", random_pauses(self.gap, self.seed + 1))
-        self.words = tb.monitor("data", word_layout)
-        self.out = tb.sink("out", symbol_layout(self.m), random_pauses(self.drop, self.seed + 2))
-        # ``want``: (shift error, last); the shift error is None where the golden model gives none
-        self.scoreboard = Scoreboard(self.out, compare=lambda got, want: got.last == want[1] and want[0] in (None, got.se))
-        await tb.reset()
-        return self
+    def out_shape(self):
+        return symbol_layout(self.m)
+
+    def compare(self, got, want):
+        """``want``: (shift error, last); the shift error is None where the golden model gives none."""
+        return got.last == want[1] and want[0] in (None, got.se)
 
     def send(self, name, length, packet):
         """One channel: exactly ``length`` shift errors expected, ``last`` on the final one: the golden
@@ -92,9 +84,9 @@ async def packets_and_failures(dut):
         for what, packet in _damaged(encode_packet(se, bench.m), rng, bench.m):
             failure = bench.send(f"channel {c} {what}", len(se), packet)
             await bench.scoreboard.wait(50 * len(se) + 500)
-            while bench.words.count() < len(packet):  # the whole packet read, also after a failure
+            while bench.inputs.count() < len(packet):  # the whole packet read, also after a failure
                 await bench.tb.cycles(1)
-            bench.words.clear()
+            bench.inputs.clear()
             await bench.tb.cycles(4)
             assert bench.flags() == ([failure] if failure else []), f"channel {c} {what}: flags {bench.flags()}, golden {failure}"
             dut.clear.value = 1
@@ -116,7 +108,7 @@ async def symbol_per_cycle(dut):
     await bench.scoreboard.wait(3 * len(se) + 100)
     await bench.scoreboard.finish(idle_cycles=10)
     cycles = [t.cycle for t in bench.scoreboard.matched]
-    first_word = bench.words.recv_nowait().cycle
+    first_word = bench.inputs.recv_nowait().cycle
     span = cycles[-1] - first_word
     want = HuffmanDecoder.channel_cycles(len(se))
     assert span == want, f"{len(se)} shift errors took {span} cycles from the first packet word, not {want}"
@@ -138,10 +130,7 @@ async def reset_mid_packet(dut):
         bench.send(f"interrupted {what}", length, packet)
         while len(bench.scoreboard.pending) > length // 2:  # half of its shift errors are out
             await bench.tb.cycles(1)
-        bench.cmd.clear()
-        bench.data.clear()
-        await bench.tb.reset()
-        bench.scoreboard.pending.clear()
+        await bench.reset()
         assert bench.flags() == [], f"flags {bench.flags()} after the reset"
         for k in range(2):
             bench.send(f"after reset {what} {k}", length, encode_packet(random_channel(length, bench.m, rng), bench.m))

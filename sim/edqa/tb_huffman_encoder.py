@@ -9,26 +9,19 @@ from golden.edqa import encode_packet, huffman_code_lengths, quantize_layer, shi
 from hdl.edqa.bit_packer import word_layout
 from hdl.edqa.huffman_encoder import HuffmanEncoder, payload_lanes
 from sim.edqa.cases import load_activations, random_channel
+from sim.edqa.bench import ChannelBench
 from sim.harness import bench_params, record_figures
-from sim.streams import Scoreboard, Testbench, random_pauses
 
 
-class EncoderBench:
-    def __init__(self, dut, seed, gap=0.0, drop=0.0):
-        self.dut, self.seed, self.gap, self.drop = dut, seed, gap, drop
-        p = bench_params()
-        self.m, self.max_length = p["m_extra"], p["max_length"]
+class EncoderBench(ChannelBench):
+    def data_shape(self):
+        return self.m
 
-    async def start(self):
-        self.tb = tb = Testbench(self.dut)
-        await tb.start()
-        self.cmd = tb.source("cmd", random_pauses(self.gap, self.seed))
-        self.data = tb.source("data", random_pauses(self.gap, self.seed + 1))
-        self.inputs = tb.monitor("data", self.m)
-        self.out = tb.sink("out", word_layout, random_pauses(self.drop, self.seed + 2))
-        self.scoreboard = Scoreboard(self.out, compare=lambda got, want: (got.word, got.last) == want)
-        await tb.reset()
-        return self
+    def out_shape(self):
+        return word_layout
+
+    def compare(self, got, want):
+        return (got.word, got.last) == want
 
     def send(self, name, se):
         self.cmd.send_nowait(len(se))
@@ -101,16 +94,6 @@ async def cycles_per_channel(dut):
     record_figures("throughput", "edqa_huffman_encoder", bench_params(), figures)
 
 
-async def _reset(bench):
-    """Reset now: the sources forget what they still hold, what was expected and did not come is
-    dropped (it never will), and afterwards everything must be exact again."""
-    bench.cmd.clear()
-    bench.data.clear()
-    await bench.tb.reset()
-    bench.scoreboard.pending.clear()
-    bench.inputs.clear()
-
-
 @cocotb.test()
 async def reset_mid_channel(dut):
     """A reset while a channel's shift errors come in, and one while its packet goes out: nothing of
@@ -121,13 +104,13 @@ async def reset_mid_channel(dut):
     bench.send("interrupted while collecting", random_channel(length, bench.m, rng))
     while bench.inputs.count() < length // 2:
         await bench.tb.cycles(1)
-    await _reset(bench)
+    await bench.reset()
     bench.send("after the first reset", random_channel(length, bench.m, rng))
     await bench.scoreboard.wait(20 * length + 500)
     bench.send("interrupted while sending", random_channel(length, bench.m, rng))
     while len(bench.scoreboard.pending) > 3:  # part of the payload is out
         await bench.tb.cycles(1)
-    await _reset(bench)
+    await bench.reset()
     for k in range(3):
         bench.send(f"after the second reset {k}", random_channel(rng.randrange(1, length), bench.m, rng))
     await bench.scoreboard.wait(80 * length + 500)

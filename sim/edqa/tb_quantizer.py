@@ -10,30 +10,25 @@ import torch
 from golden.edqa import quantize_channel, scales
 from hdl.edqa.quantizer import STATUS_LAYOUT, Quantizer, quantizer_cmd_layout, quantizer_out_layout
 from sim.edqa.cases import bits, corner_floats, finite_bits, load_activations, product_ties
+from sim.edqa.bench import ChannelBench
 from sim.harness import bench_params, record_figures
-from sim.streams import Scoreboard, Testbench, random_pauses
 
 ABSMAX = [float(np.float32(v)) for v in (1.0, 6.5, 1e-3, 1e-30, 3.0e30, 3.0e38)]
 
 
-class QuantizerBench:
+class QuantizerBench(ChannelBench):
     def __init__(self, dut, seed, gap=0.0, drop=0.0):
-        self.dut, self.seed, self.gap, self.drop = dut, seed, gap, drop
-        p = bench_params()
-        self.n, self.m, self.max_length = p["n_bits"], p["m_extra"], p["max_length"]
+        super().__init__(dut, seed, gap, drop)
         self.cmd_layout = quantizer_cmd_layout(self.max_length)
 
-    async def start(self):
-        self.tb = tb = Testbench(self.dut)
-        await tb.start()
-        self.dut.clear.value = 0
-        self.cmd = tb.source("cmd", random_pauses(self.gap, self.seed))
-        self.data = tb.source("data", random_pauses(self.gap, self.seed + 1))
-        self.inputs = tb.monitor("data", 32)
-        self.out = tb.sink("out", quantizer_out_layout(self.n, self.m), random_pauses(self.drop, self.seed + 2))
-        self.scoreboard = Scoreboard(self.out, compare=lambda got, want: (got.q, got.se, got.last, got.important) == want)
-        await tb.reset()
-        return self
+    def data_shape(self):
+        return 32
+
+    def out_shape(self):
+        return quantizer_out_layout(self.n, self.m)
+
+    def compare(self, got, want):
+        return (got.q, got.se, got.last, got.important) == want
 
     def send(self, name, x_bits, absmax, important, inv=None):
         """One channel; its golden (q, se) expected on ``out``. ``inv`` overrides the scale's bits."""
@@ -139,10 +134,7 @@ async def reset_mid_channel(dut):
     bench.send("interrupted", [finite_bits(rng) for _ in range(200)], 1.0, True)
     while bench.inputs.count() < 50:
         await bench.tb.cycles(1)
-    bench.cmd.clear()
-    bench.data.clear()
-    await bench.tb.reset()
-    bench.scoreboard.pending.clear()
+    await bench.reset()
     for k in range(4):
         bench.send(f"after reset {k}", [bits(rng.uniform(-2, 2)) for _ in range(rng.randrange(1, 60))], 1.0, k % 2 == 0)
     await bench.scoreboard.wait(5000)
