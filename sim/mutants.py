@@ -32,6 +32,8 @@ from sim.mutant import Mutant, apply
 
 ROOT = Path(__file__).resolve().parent.parent
 PROG = "python -m sim.mutants"
+#: Wall-clock limit of one mutant's test run (the default run takes minutes).
+TIMEOUT_S = 1800
 
 __all__ = ["main", "run_mutant"]
 
@@ -65,11 +67,18 @@ def run_mutant(mutant: Mutant, pristine: Path, work: Path, acc: str, simulator: 
     report = work / "build" / "mutants" / f"{mutant.name}.xml"
     report.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", f"sim/{acc}", "-q", "-m", "not slow", "-n", str(jobs), "--sim", simulator,
-         "-p", "no:cacheprovider", f"--junitxml={report}"],
-        cwd=work, capture_output=True, text=True, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
-    )
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", f"sim/{acc}", "-q", "-m", "not slow", "-n", str(jobs), "--sim", simulator,
+             "-p", "no:cacheprovider", f"--junitxml={report}"],
+            cwd=work, capture_output=True, text=True, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+            timeout=TIMEOUT_S,
+        )
+    except subprocess.TimeoutExpired:  # a hang is caught too (CI would fail), but say so: tests should end
+        shutil.copy2(pristine / mutant.path, target)
+        return {"path": mutant.path, "bug": mutant.bug, "caught": True,
+                "failed": [f"(the default run did not end within {TIMEOUT_S} s)"],
+                "seconds": round(time.perf_counter() - start, 1)}
     shutil.copy2(pristine / mutant.path, target)
     failed = _failed_tests(report)
     if result.returncode not in (0, 1):  # 2..5: pytest itself failed (collection, usage): not a catch

@@ -130,6 +130,16 @@ class Testbench:
     async def cycles(self, count: int) -> None:
         await ClockCycles(self.clock, count)
 
+    async def until(self, condition, max_cycles: int, what: str) -> None:
+        """Wait, a cycle at a time, until ``condition()`` holds; fail (``AssertionError`` naming
+        ``what``) after ``max_cycles`` cycles, so that a design that stops never hangs a test."""
+        for _ in range(max_cycles):
+            if condition():
+                return
+            await ClockCycles(self.clock, 1)
+        if not condition():
+            raise AssertionError(f"{what}: not after {max_cycles} cycles")
+
     def source(self, name: str, pauses: Iterable[bool] | None = None) -> "StreamSource":
         return StreamSource(self, name, pauses)
 

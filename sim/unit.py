@@ -38,17 +38,23 @@ def simulate(dut, *testbenches, background=(), clocked: bool = True, vcd: str | 
             sim.run()
 
 
-async def send(ctx, port, payloads, *, gaps: float = 0.0, seed: int = 0) -> None:
+async def send(ctx, port, payloads, *, gaps: float = 0.0, seed: int = 0, limit: int = 10_000) -> None:
     """Drive the stream ``port`` (a component's input) with ``payloads`` in order, holding each until
-    it is taken; ``gaps`` is the chance of an idle cycle before each one."""
+    it is taken; ``gaps`` is the chance of an idle cycle before each one. A payload not taken within
+    ``limit`` cycles fails the test (``AssertionError``) instead of hanging it."""
     rng = random.Random(seed)
-    for payload in payloads:
+    for k, payload in enumerate(payloads):
         while rng.random() < gaps:
             ctx.set(port.valid, 0)
             await ctx.tick()
         ctx.set(port.payload, payload)
         ctx.set(port.valid, 1)
-        await ctx.tick().until(port.ready)
+        for _ in range(limit):
+            _, _, ready = await ctx.tick().sample(port.ready)
+            if ready:
+                break
+        else:
+            raise AssertionError(f"payload {k} not taken within {limit} cycles")
     ctx.set(port.valid, 0)
 
 

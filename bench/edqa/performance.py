@@ -42,12 +42,10 @@ def _core_params() -> dict:
 
 def measure_latency(simulator: str) -> dict:
     """``{size: {"quant": cycles, "dequant": cycles, ...}}`` from the core's latency test."""
-    from sim.edqa.cases import real_activations
     from sim.harness import BUILD, _param_key, run_bench
 
     params = _core_params()
-    real = ":".join(str(real_activations(model)) for model in ("digits_cnn", "minilm"))
-    run_bench("edqa", params, "sim.edqa.tb_core", simulator, testcase="latency", extra_env={"EDQA_REAL_NPZ": real})
+    run_bench("edqa", params, "sim.edqa.tb_core", simulator, testcase="latency")
     name = "verilator" if simulator == "verilator" else "icarus"
     record = json.loads((BUILD / "latency" / f"edqa_{_param_key(params)}_{name}.json").read_text())
     return {int(size): figures for size, figures in record["latency_cycles"].items()}

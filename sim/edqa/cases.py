@@ -46,7 +46,8 @@ def corner_floats(n_bits: int, m_extra: int, absmax: float, important: bool) -> 
     if absmax == 0:
         raise ValueError("absmax must be positive")
     for k in list(range(-top - 2, top + 2)) + [top * 4, -top * 4]:
-        half = np.float32((k + 0.5) * delta)  # exactly (k + 1/2) delta when representable
+        with np.errstate(over="ignore"):  # past float32's range: inf, dropped below
+            half = np.float32((k + 0.5) * delta)  # exactly (k + 1/2) delta when representable
         for pattern in (bits(float(half)) - 1, bits(float(half)), bits(float(half)) + 1):
             values.append(pattern & 0xFFFFFFFF)
     return [v for v in values if (v >> 23) & 0xFF != 0xFF]
@@ -98,6 +99,12 @@ def real_activations(model: str, max_channels: int = 16) -> Path:
             np.savez(partial, channels=channels, absmax=np.float32(absmax))
             partial.replace(path)
     return path
+
+
+def real_activation_files() -> list[Path]:
+    """The real activations of both networks (``digits_cnn``, ``minilm``), exported on first use:
+    what the benches read, also when ``make demo`` runs them."""
+    return [real_activations(model) for model in ("digits_cnn", "minilm")]
 
 
 def load_activations(path: str | Path) -> tuple[np.ndarray, float]:

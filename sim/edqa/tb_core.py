@@ -14,7 +14,7 @@ from hdl.edqa.core import CORE_STATUS_LAYOUT, EdqaCore, q_layout
 from hdl.edqa.huffman_encoder import payload_lanes
 from hdl.edqa.dequantizer import dequantizer_cmd_layout, value_layout
 from hdl.edqa.quantizer import quantizer_cmd_layout
-from sim.edqa.cases import bits, load_activations
+from sim.edqa.cases import bits, load_activations, real_activation_files
 from sim.harness import bench_params, record_figures
 from sim.streams import Scoreboard, Testbench, random_pauses
 
@@ -98,7 +98,7 @@ def _compare_any(got, want):
 
 
 def _channels():
-    for path in os.environ["EDQA_REAL_NPZ"].split(os.pathsep):
+    for path in real_activation_files():
         channels, absmax = load_activations(path)
         for c, channel in enumerate(channels):
             yield f"{os.path.basename(path)} channel {c}", [int(w) for w in channel.view(np.uint32)], absmax, c % 2 == 0
@@ -185,8 +185,8 @@ async def reset_mid_channel(dut):
     x = [bits(rng.gauss(0, 0.4)) for _ in range(600)]
     bench.quantize("interrupted", x, 1.0, True)
     bench.dequantize("interrupted", x, 1.0, True)
-    while len(bench.q_board.matched) < 200 or len(bench.d_board.matched) < 200:
-        await bench.tb.cycles(1)
+    await bench.tb.until(lambda: len(bench.q_board.matched) >= 200 and len(bench.d_board.matched) >= 200, 20_000,
+                         "200 results out in both directions")
     for source in (bench.q_cmd, bench.q_data, bench.d_cmd, bench.q_in, bench.packet_in):
         source.clear()
     await bench.tb.reset()

@@ -95,8 +95,7 @@ async def backpressure_bad_scale_and_reset(dut):
     await bench.tb.cycles(1)
     assert bench.status().bad_scale == 0
     bench.send("interrupted", [(1, 0)] * 100, 1.0, False)
-    while bench.inputs.count() < 30:
-        await bench.tb.cycles(1)
+    await bench.tb.until(lambda: bench.inputs.count() >= 30, 5000, "30 elements taken")
     await bench.reset()
     bench.send("after reset", bench.every_integer(True), 6.5, True)
     await bench.scoreboard.wait(5000)

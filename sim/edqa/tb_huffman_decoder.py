@@ -84,8 +84,8 @@ async def packets_and_failures(dut):
         for what, packet in _damaged(encode_packet(se, bench.m), rng, bench.m):
             failure = bench.send(f"channel {c} {what}", len(se), packet)
             await bench.scoreboard.wait(50 * len(se) + 500)
-            while bench.inputs.count() < len(packet):  # the whole packet read, also after a failure
-                await bench.tb.cycles(1)
+            await bench.tb.until(lambda: bench.inputs.count() >= len(packet), 50 * len(packet) + 500,
+                                 f"channel {c} {what}: the whole packet read")
             bench.inputs.clear()
             await bench.tb.cycles(4)
             assert bench.flags() == ([failure] if failure else []), f"channel {c} {what}: flags {bench.flags()}, golden {failure}"
@@ -128,8 +128,8 @@ async def reset_mid_packet(dut):
         if what != "intact":
             packet = [rng.getrandbits(32)] + packet[1:]
         bench.send(f"interrupted {what}", length, packet)
-        while len(bench.scoreboard.pending) > length // 2:  # half of its shift errors are out
-            await bench.tb.cycles(1)
+        await bench.tb.until(lambda: len(bench.scoreboard.pending) <= length // 2, 50 * length,
+                             f"{what}: half of the shift errors out")
         await bench.reset()
         assert bench.flags() == [], f"flags {bench.flags()} after the reset"
         for k in range(2):

@@ -8,7 +8,7 @@ import cocotb
 from golden.edqa import encode_packet, huffman_code_lengths, quantize_layer, shift_error_counts
 from hdl.edqa.bit_packer import word_layout
 from hdl.edqa.huffman_encoder import HuffmanEncoder, payload_lanes
-from sim.edqa.cases import load_activations, random_channel
+from sim.edqa.cases import load_activations, random_channel, real_activation_files
 from sim.edqa.bench import ChannelBench
 from sim.harness import bench_params, record_figures
 
@@ -57,7 +57,7 @@ async def real_shift_errors(dut):
     import torch
 
     total = 0
-    for path in os.environ["EDQA_REAL_NPZ"].split(os.pathsep):
+    for path in real_activation_files():
         channels, absmax = load_activations(path)
         x = torch.from_numpy(channels[:, : bench.max_length]).T.contiguous()
         _, se = quantize_layer(x, torch.ones(x.shape[1], dtype=torch.bool), 3, bench.m, absmax)
@@ -102,14 +102,12 @@ async def reset_mid_channel(dut):
     rng = random.Random(4)
     length = min(300, bench.max_length)
     bench.send("interrupted while collecting", random_channel(length, bench.m, rng))
-    while bench.inputs.count() < length // 2:
-        await bench.tb.cycles(1)
+    await bench.tb.until(lambda: bench.inputs.count() >= length // 2, 20 * length, "half of the shift errors in")
     await bench.reset()
     bench.send("after the first reset", random_channel(length, bench.m, rng))
     await bench.scoreboard.wait(20 * length + 500)
     bench.send("interrupted while sending", random_channel(length, bench.m, rng))
-    while len(bench.scoreboard.pending) > 3:  # part of the payload is out
-        await bench.tb.cycles(1)
+    await bench.tb.until(lambda: len(bench.scoreboard.pending) <= 3, 80 * length, "part of the payload out")
     await bench.reset()
     for k in range(3):
         bench.send(f"after the second reset {k}", random_channel(rng.randrange(1, length), bench.m, rng))

@@ -9,7 +9,7 @@ import torch
 
 from golden.edqa import quantize_channel, scales
 from hdl.edqa.quantizer import STATUS_LAYOUT, Quantizer, quantizer_cmd_layout, quantizer_out_layout
-from sim.edqa.cases import bits, corner_floats, finite_bits, load_activations, product_ties
+from sim.edqa.cases import bits, corner_floats, finite_bits, load_activations, product_ties, real_activation_files
 from sim.edqa.bench import ChannelBench
 from sim.harness import bench_params, record_figures
 
@@ -81,7 +81,7 @@ async def real_activations(dut):
     """Channels of real network activations (every other one important), under back-pressure."""
     bench = await QuantizerBench(dut, seed=2, gap=0.2, drop=0.2).start()
     total = 0
-    for path in os.environ["EDQA_REAL_NPZ"].split(os.pathsep):
+    for path in real_activation_files():
         channels, absmax = load_activations(path)
         for c, channel in enumerate(channels):
             words = [int(w) for w in channel.view(np.uint32)[: bench.max_length]]
@@ -132,8 +132,7 @@ async def reset_mid_channel(dut):
     bench = await QuantizerBench(dut, seed=4, gap=0.1, drop=0.3).start()
     rng = random.Random(4)
     bench.send("interrupted", [finite_bits(rng) for _ in range(200)], 1.0, True)
-    while bench.inputs.count() < 50:
-        await bench.tb.cycles(1)
+    await bench.tb.until(lambda: bench.inputs.count() >= 50, 5000, "50 elements taken")
     await bench.reset()
     for k in range(4):
         bench.send(f"after reset {k}", [bits(rng.uniform(-2, 2)) for _ in range(rng.randrange(1, 60))], 1.0, k % 2 == 0)

@@ -1,10 +1,8 @@
 """pytest entry: the eDQA quantizer on both simulators (real activations of both networks included)."""
 
-import os
-
 import pytest
 
-from sim.edqa.cases import real_activations
+from sim.edqa.cases import real_activation_files
 from sim.harness import run_bench
 
 PARAMS = [
@@ -19,7 +17,6 @@ def _id(p):
 
 @pytest.mark.parametrize("params", PARAMS, ids=_id)
 def test_quantizer(simulator, params, waves):
-    npz = os.pathsep.join(str(real_activations(model)) for model in ("digits_cnn", "minilm"))
-    result = run_bench("edqa_quantizer", params, "sim.edqa.tb_quantizer", simulator, waves=waves,
-                       extra_env={"EDQA_REAL_NPZ": npz})
+    real_activation_files()  # exported before the bench runs (once, shared by the workers)
+    result = run_bench("edqa_quantizer", params, "sim.edqa.tb_quantizer", simulator, waves=waves)
     assert result["tests"] == 5

@@ -139,6 +139,7 @@ def test_tree_builder(m):
             while ctx.get(dut.busy):
                 await ctx.tick()
                 cycles += 1
+                assert cycles < 1000, f"the build of {counts} does not end"
             got.append([ctx.get(dut.lengths[s]) for s in range(n)])
             busy.append(cycles)
             total.append(ctx.get(dut.bits))
@@ -255,8 +256,12 @@ def test_decoder(m):
             ctx.set(dut.clear, 0)
             await send(ctx, dut.cmd, [length])
             await send(ctx, dut.data, [{"word": w, "last": k == len(packet) - 1} for k, w in enumerate(packet)], gaps=0.2)
-            while not ctx.get(dut.cmd.ready):
+            for _ in range(20 * len(packet) + 500):  # the packet drained and the status set
+                if ctx.get(dut.cmd.ready):
+                    break
                 await ctx.tick()
+            else:
+                raise AssertionError(f"the decoder does not end the packet {packet[:3]}...")
             await ctx.tick()
             status = ctx.get(dut.status)
             flags.append([k for k in ("bad_codebook", "truncated", "overlong", "corrupt") if getattr(status, k)])
