@@ -38,7 +38,11 @@ def designs() -> dict[str, Design]:
     return {design.name: design for design in _collect()}
 
 
-def get_design(name: str) -> Design:
+def get_design(name: "str | Design") -> Design:
+    """The registered design ``name``; a :class:`Design` given as it is (designs outside the
+    accelerators, such as a board's system, are not registered but build the same way)."""
+    if isinstance(name, Design):
+        return name
     table = designs()
     if name not in table:
         raise ValueError(f"unknown design {name!r} (designs: {', '.join(table)})")

@@ -188,11 +188,13 @@ def run_bench(
     reason = missing_reason(simulator)
     if reason is not None:
         raise RuntimeError(reason)
-    folder = BUILD / design / _param_key(get_design(design).values(params))
+    found = get_design(design)  # a registered name, or a Design
+    design = found.name
+    folder = BUILD / design / _param_key(found.values(params))
     work = folder / (simulator + ("-waves" if waves else ""))
     runner = get_runner(simulator)  # test() needs the runner that build() set up
     with _locked(work, exclusive=True):
-        description = generate(design, params, folder / "rtl")
+        description = generate(found, params, folder / "rtl")
         _build(runner, description, simulator, work, waves)
     values = description["parameters"]
     run_dir = work / _run_key(bench, testcase, seed, extra_env)

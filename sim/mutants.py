@@ -1,6 +1,6 @@
 """Planted bugs: shows that an accelerator's default tests can fail, one realistic RTL bug at a time.
 
-    python -m sim.mutants ACC [--sim icarus] [--jobs 2] [--only NAME ...] [-o docs/results/ACC.json]
+    python -m sim.mutants ACC [--sim icarus] [--jobs 2] [--only NAME ...] [-o docs/results/ACC.json] [--section mutants]
 
 ``sim/<acc>/mutants.py`` declares ``MUTANTS``: :class:`sim.mutant.Mutant` entries, each one textual change to
 one file (the exact text to find, once, and its replacement) and what it stands for. For every
@@ -95,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="pytest workers (default: every core)")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these mutants")
     parser.add_argument("-o", "--output", type=Path, help="results file (default docs/results/ACC.json)")
+    parser.add_argument("--section", default="mutants", help="section of the results file (default mutants)")
     args = parser.parse_args(argv)
     try:
         mutants = importlib.import_module(f"sim.{args.acc}.mutants").MUTANTS
@@ -131,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
                        file=sys.stderr)
     survived = [name for name, r in results.items() if not r["caught"]]
     output = args.output or ROOT / "docs" / "results" / f"{args.acc}.json"
-    write_section(output, "mutants", section(
+    write_section(output, args.section, section(
         command=command_line(PROG, argv), tools=package_versions("amaranth", "cocotb", "pytest"),
         config={"tests": f"pytest sim/{args.acc} -m 'not slow' --sim {args.sim}", "mutants": len(chosen)},
         data={"mutants": results, "caught": len(results) - len(survived), "survived": survived},
@@ -139,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     print("| planted bug | default tests that failed |\n| --- | --- |")
     for name, r in results.items():
         print(f"| {r['bug']} | {len(r['failed'])}: {', '.join(r['failed']) if r['failed'] else 'none (survived)'} |")
-    print(f"wrote section 'mutants' of {output}")
+    print(f"wrote section {args.section!r} of {output}")
     return 1 if survived else 0
 
 

@@ -8,7 +8,12 @@ from qaccel import ACCELERATORS
 from sim.harness import ROOT
 from sim.mutant import Mutant, apply
 
-LISTS = [acc for acc in ACCELERATORS if (ROOT / "sim" / acc / "mutants.py").exists()]
+LISTS = sorted(path.parent.name for path in (ROOT / "sim").glob("*/mutants.py"))
+
+
+def test_every_accelerator_with_rtl_lists_its_own():
+    assert set(acc for acc in ACCELERATORS if (ROOT / "sim" / acc / "mutants.py").exists()) <= set(LISTS)
+    assert "edqa" in LISTS and "pynq_z1" in LISTS
 
 
 @pytest.mark.parametrize("acc", LISTS)

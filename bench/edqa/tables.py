@@ -5,7 +5,8 @@
 Reads the results file only (nothing is measured) and prints, for each section present (default:
 all): ``accuracy`` (the paper's Table 2 layout with the random-ranking control, and the two sweeps),
 ``compression`` (Table 1 in our flow), ``performance`` (latency against Table 3, resources against
-Table 4) and ``mutants`` (the planted bugs and the tests that caught them). The cost tables come from
+Table 4), ``mutants`` (the planted bugs and the tests that caught them), ``end_to_end`` (the PYNQ-Z1
+system's latency with its DMA) and ``pynq_z1`` (the whole top level against the xc7z020). The cost tables come from
 ``python -m bench.cost edqa --table``.
 """
 
@@ -18,7 +19,7 @@ from pathlib import Path
 from qaccel.results import read_section
 
 DEFAULT = Path(__file__).resolve().parents[2] / "docs" / "results" / "edqa.json"
-SECTIONS = ("accuracy", "compression", "performance", "mutants")
+SECTIONS = ("accuracy", "compression", "performance", "mutants", "end_to_end", "pynq_z1")
 
 
 def _pct(value) -> str:
@@ -101,6 +102,30 @@ def mutant_tables(section: dict) -> list[str]:
     return lines
 
 
+def end_to_end_tables(section: dict) -> list[str]:
+    fclk = section["config"]["fclk_mhz"]
+    lines = [f"FCLK0 cycles from `CONTROL.start` to `STATUS.done` ({section['config']['simulator']}, DDR without stalls), "
+             f"microseconds at {fclk} MHz; the core alone beside them.", "",
+             "| channel size | quantize (cycles) | core | (us) | paper (us) | de-quantize (cycles) | core | packet words | (us) | paper (us) |",
+             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for size, f in section["data"]["sizes"].items():
+        lines.append(f"| {size} | {f['quantize']} | {f['core_quantize']} | {f['quantize_us']} | {f['paper_quantize_us']} | "
+                     f"{f['dequantize']} | {f['core_dequantize']} | {f['packet_words']} | {f['dequantize_us']} | "
+                     f"{f['paper_dequantize_us']} |")
+    return lines
+
+
+def board_tables(section: dict) -> list[str]:
+    d = section["data"]
+    counts, share, capacity = d["counts"], d["utilization_percent"], section["config"].get("capacity", {})
+    lines = ["| whole top level (yosys `synth_xilinx`) | LUT | FF | DSP | BRAM36 |", "| --- | ---: | ---: | ---: | ---: |",
+             f"| used | {counts['lut']} | {counts['ff']} | {counts['dsp']} | {counts['bram36']} |"]
+    if capacity:
+        lines.append(f"| xc7z020 | {capacity['lut']} | {capacity['ff']} | {capacity['dsp']} | {capacity['bram36']} |")
+    lines.append(f"| share | {share['lut']}% | {share['ff']}% | {share['dsp']}% | {share['bram36']}% |")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.edqa.tables", description=__doc__.split("\n\n")[0])
     parser.add_argument("-o", "--output", type=Path, default=DEFAULT, help="results file (default docs/results/edqa.json)")
@@ -111,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no table for section {unknown[0]!r} (sections: {', '.join(SECTIONS)})", file=sys.stderr)
         return 2
     makers = {"accuracy": accuracy_tables, "compression": compression_tables, "performance": performance_tables,
-              "mutants": mutant_tables}
+              "mutants": mutant_tables,
+              "end_to_end": end_to_end_tables, "pynq_z1": board_tables}
     for name in args.sections or SECTIONS:
         try:
             value = read_section(args.output, name)
