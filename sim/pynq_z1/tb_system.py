@@ -134,7 +134,8 @@ def _real_channels(count_per_file: int):
 @cocotb.test()
 async def real_channels_through_the_driver(dut):
     """Real activations of both networks through the driver, both directions, with every RAM
-    channel stalling a third of the time: q, packets and floats exact."""
+    channel stalling a third of the time, channel by channel and as a layer: q, packets and floats
+    exact."""
     bench = await SystemBench(dut, stall=0.3, seed=1).start()
 
     def run():
@@ -142,6 +143,16 @@ async def real_channels_through_the_driver(dut):
         assert (device.n_bits, device.m_extra, device.max_length) == (bench.n, bench.m, bench.max_length)
         for name, x, absmax, important in _real_channels(4):
             bench.round_trip(device, name, x[: bench.max_length], absmax, important)
+        # A layer through the layer helpers: [channels, length], every third channel important.
+        channels, absmax = load_activations(real_activation_files()[1])
+        layer = np.ascontiguousarray(channels[:6, :200], dtype=np.float32)
+        important = np.arange(len(layer)) % 3 == 0
+        q, packets = device.quantize_layer(layer, absmax=absmax, important=important)
+        values = device.dequantize_layer(q, packets, absmax=absmax, important=important)
+        for c in range(len(layer)):
+            want_q, want_packet, want_values = bench.golden(layer[c], absmax, bool(important[c]))
+            assert np.array_equal(q[c], want_q) and np.array_equal(packets[c], want_packet), f"layer channel {c}"
+            assert np.array_equal(values[c].view(np.uint32), want_values.view(np.uint32)), f"layer channel {c}"
 
     await bridge(run)()
     bench.check_bursts()
