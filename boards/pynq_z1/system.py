@@ -1,6 +1,6 @@
 """The eDQA system of the PYNQ-Z1: the eDQA core, its DMA and its register file, one job at a time."""
 
-from amaranth.hdl import Cat, Const, Module, Signal
+from amaranth.hdl import Cat, Module, Signal
 from amaranth.lib import fifo, wiring
 from amaranth.lib.wiring import In, Out
 

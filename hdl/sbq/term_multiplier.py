@@ -8,8 +8,13 @@ from .term_generator import PairLayout
 
 __all__ = ["TermMultiplier", "PRODUCT_WIDTH"]
 
-#: Largest product: 3 * 3 << 12 = 36864 (int8 x int8, offsets 6 + 6), i.e. 16 bits and a sign.
-PRODUCT_WIDTH = 17
+#: Largest term product magnitude: 16384 = (-2 << 6) * (-2 << 6), reached only by -128 x -128. An int8
+#: term at offset 6 is always the sign term ``-2 << 6`` (a non-negative int8 has its leading one at bit
+#: 6 at most, i.e. its first term at offset 5), so ``3 * 3 << 12`` never occurs; the next largest
+#: magnitudes are ``-2 << 6`` times ``3 << 5`` (12288) and ``3 << 5`` times ``3 << 5`` (9216).
+#: ``|product| <= 2**14``: 15 bits of magnitude and a sign (``tests`` and ``sim/sbq`` check every
+#: reachable pair and -128 x -128 through the lane and the IPU).
+PRODUCT_WIDTH = 16
 
 
 class TermMultiplier(wiring.Component):
@@ -19,9 +24,11 @@ class TermMultiplier(wiring.Component):
 
     * ``pair``: in, :data:`PairLayout` (magnitudes 1..3, signs, product offset 0..12).
     * ``valid``: in, 1 when ``pair`` holds a pair to compute.
-    * ``product``: out, ``signed(17)``.
+    * ``product``: out, ``signed(PRODUCT_WIDTH)`` (16 bits: -16384..16384 are the products that occur).
 
-    The multiplier proper is 2 x 2 bits (4-bit magnitude); the sign is ``neg_a ^ neg_w``.
+    The multiplier proper is 2 x 2 bits (4-bit magnitude); the sign is ``neg_a ^ neg_w``. The shifted
+    magnitude keeps ``PRODUCT_WIDTH - 1`` bits: enough for every pair a leading-one encoding produces
+    (the largest, ``4 << 12``, comes only from -128 x -128), not for the unreachable ``9 << 12``.
     """
 
     def __init__(self):

@@ -101,6 +101,20 @@ def real_activations(model: str, max_channels: int = 16) -> Path:
     return path
 
 
+def core_quantize_cycles(se: list[int], m_extra: int) -> int:
+    """:meth:`EdqaCore.quantize_cycles <hdl.edqa.core.EdqaCore.quantize_cycles>` of an important
+    channel whose shift errors are ``se``: its symbols, payload bits and last row's bits from the
+    golden Huffman code."""
+    from golden.edqa import huffman_code_lengths, shift_error_counts
+    from hdl.edqa.core import EdqaCore
+    from hdl.edqa.huffman_encoder import payload_lanes
+
+    size, lanes = len(se), payload_lanes(m_extra)
+    lengths = huffman_code_lengths(shift_error_counts(se, m_extra))
+    return EdqaCore.quantize_cycles(size, m_extra, used=len(set(se)), bits=sum(lengths[s] for s in se),
+                                    last_row_bits=sum(lengths[s] for s in se[(size - 1) // lanes * lanes:]))
+
+
 def real_activation_files() -> list[Path]:
     """The real activations of both networks (``digits_cnn``, ``minilm``), exported on first use:
     what the benches read, also when ``make demo`` runs them."""

@@ -8,13 +8,12 @@ import cocotb
 import numpy as np
 import torch
 
-from golden.edqa import dequantize_channel, encode_packet, huffman_code_lengths, quantize_channel, scales, shift_error_counts
+from golden.edqa import dequantize_channel, encode_packet, quantize_channel, scales
 from hdl.edqa.bit_packer import word_layout
 from hdl.edqa.core import CORE_STATUS_LAYOUT, EdqaCore, q_layout
-from hdl.edqa.huffman_encoder import payload_lanes
 from hdl.edqa.dequantizer import dequantizer_cmd_layout, value_layout
 from hdl.edqa.quantizer import quantizer_cmd_layout
-from sim.edqa.cases import bits, load_activations, real_activation_files
+from sim.edqa.cases import bits, core_quantize_cycles, load_activations, real_activation_files
 from sim.harness import bench_params, record_figures
 from sim.streams import Scoreboard, Testbench, random_pauses
 
@@ -165,11 +164,7 @@ async def latency(dut):
                               "q": len(bench.q_board.matched) - q_done}
         dut._log.info("size %d: quantize + encode %d cycles, decode + de-quantize %d cycles", size, quant, dequant)
         q, se = quantize_channel(torch.tensor(np.array(x, dtype=np.uint32).view(np.float32)), bench.n, bench.m, 1.0, True)
-        se = se.tolist()
-        lengths = huffman_code_lengths(shift_error_counts(se, bench.m))
-        lanes = payload_lanes(bench.m)
-        want_quant = EdqaCore.quantize_cycles(size, bench.m, used=len(set(se)), bits=sum(lengths[s] for s in se),
-                                              last_row_bits=sum(lengths[s] for s in se[(size - 1) // lanes * lanes:]))
+        want_quant = core_quantize_cycles(se.tolist(), bench.m)
         want_dequant = EdqaCore.dequantize_cycles(size)
         assert (quant, dequant) == (want_quant, want_dequant), (figures[str(size)], want_quant, want_dequant)
     await bench.finish()

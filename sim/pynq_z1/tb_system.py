@@ -14,10 +14,9 @@ from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiRam
 
 from boards.pynq_z1 import registers as regs
 from boards.pynq_z1.driver import EdqaDevice, EdqaError, scales_of
-from golden.edqa import dequantize_channel, encode_packet, huffman_code_lengths, quantize_channel, shift_error_counts
+from golden.edqa import dequantize_channel, encode_packet, quantize_channel
 from hdl.edqa.core import EdqaCore
-from hdl.edqa.huffman_encoder import payload_lanes
-from sim.edqa.cases import load_activations, real_activation_files
+from sim.edqa.cases import core_quantize_cycles, load_activations, real_activation_files
 from sim.harness import bench_params, record_figures
 from sim.pynq_z1.backend import AxiResponseError, SimBackend
 from sim.streams import Testbench, random_pauses
@@ -179,11 +178,7 @@ async def end_to_end_latency(dut):
             quantize, dequantize = bench.round_trip(device, f"size {size}", x, absmax, True)
             _, packet = device.quantize_channel(x, absmax=absmax, important=True)
             _, se = quantize_channel(torch.from_numpy(x.copy()), bench.n, bench.m, absmax, True)
-            se = se.tolist()
-            lengths = huffman_code_lengths(shift_error_counts(se, bench.m))
-            lanes = payload_lanes(bench.m)
-            core_quantize = EdqaCore.quantize_cycles(size, bench.m, used=len(set(se)), bits=sum(lengths[s] for s in se),
-                                                     last_row_bits=sum(lengths[s] for s in se[(size - 1) // lanes * lanes:]))
+            core_quantize = core_quantize_cycles(se.tolist(), bench.m)
             core_dequantize = EdqaCore.dequantize_cycles(size)
             figures[str(size)] = {"quantize": quantize, "dequantize": dequantize, "packet_words": len(packet),
                                   "core_quantize": core_quantize, "core_dequantize": core_dequantize}
