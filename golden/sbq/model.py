@@ -285,7 +285,7 @@ def budget_tables(budget: int, comp: int):
     """Per (a, w) table entry, for one budget/compensation: the computed sum of the first
     ``budget`` pairs, the pair values offered to the queue ``[65536, comp]``, how many are offered,
     and the spare cycles. int32 is exact: one term product is at most 4 << 12 = 16384 in magnitude
-    (-128 x -128; an int8 term at offset 6 is always -2 << 6)."""
+    (the term pair -128 x -128; an int8 term at offset 6 is always the sign term -2 << 6)."""
     ranked, count = _pair_table()
     computed = ranked[:, :budget].sum(-1).to(torch.int32)
     offered = ranked[:, budget : budget + comp].to(torch.int32)

@@ -8,12 +8,13 @@ from .term_generator import PairLayout
 
 __all__ = ["TermMultiplier", "PRODUCT_WIDTH"]
 
-#: Largest term product magnitude: 16384 = (-2 << 6) * (-2 << 6), reached only by -128 x -128. An int8
-#: term at offset 6 is always the sign term ``-2 << 6`` (a non-negative int8 has its leading one at bit
-#: 6 at most, i.e. its first term at offset 5), so ``3 * 3 << 12`` never occurs; the next largest
-#: magnitudes are ``-2 << 6`` times ``3 << 5`` (12288) and ``3 << 5`` times ``3 << 5`` (9216).
-#: ``|product| <= 2**14``: 15 bits of magnitude and a sign (``tests`` and ``sim/sbq`` check every
-#: reachable pair and -128 x -128 through the lane and the IPU).
+#: Largest term product magnitude: 16384, reached only by the term pair -128 x -128, i.e. the sign terms
+#: ``-2 << 6`` of two operands in -128..-65 (the operands -128 x -128 have that one pair alone). An int8
+#: term at offset 6 is always that sign term (a non-negative int8 has its leading one at bit 6 at most,
+#: so its first term is at offset 5), hence ``3 * 3 << 12`` never occurs; the next largest magnitudes
+#: are ``(-2 << 6)(3 << 5)`` = -12288 and ``(3 << 5)(3 << 5)`` = 9216. ``|product| <= 2**14``: 15 bits
+#: of magnitude and a sign (``sim/sbq/test_term_multiplier.py`` checks every reachable pair, and the
+#: lane and IPU benches run -128 x -128 inner products).
 PRODUCT_WIDTH = 16
 
 
@@ -28,7 +29,7 @@ class TermMultiplier(wiring.Component):
 
     The multiplier proper is 2 x 2 bits (4-bit magnitude); the sign is ``neg_a ^ neg_w``. The shifted
     magnitude keeps ``PRODUCT_WIDTH - 1`` bits: enough for every pair a leading-one encoding produces
-    (the largest, ``4 << 12``, comes only from -128 x -128), not for the unreachable ``9 << 12``.
+    (the largest, ``4 << 12``, comes only from the term pair -128 x -128), not for the unreachable ``9 << 12``.
     """
 
     def __init__(self):
