@@ -11,7 +11,8 @@ no test catches *survives*: the command then exits 1. A change that no longer ap
 gone or not unique) is an error, so the list cannot silently go stale.
 
 The results go to section ``mutants`` of ``docs/results/<acc>.json`` (``caught``, ``survived`` and,
-per mutant, the failing tests and the seconds taken), the table printed on the way.
+per mutant, the failing tests and the seconds taken), the table printed on the way. With ``--only``
+the named mutants are run again and the others keep the results the section holds.
 """
 
 from __future__ import annotations
@@ -130,11 +131,20 @@ def main(argv: list[str] | None = None) -> int:
             outcome = results[mutant.name]
             tqdm.write(f"{mutant.name}: {'caught by ' + str(len(outcome['failed'])) + ' tests' if outcome['caught'] else 'SURVIVED'}",
                        file=sys.stderr)
-    survived = [name for name, r in results.items() if not r["caught"]]
     output = args.output or ROOT / "docs" / "results" / f"{args.acc}.json"
+    if args.only:  # the other mutants keep their recorded results
+        from qaccel.results import read_section
+
+        try:
+            recorded = read_section(output, args.section)["data"]["mutants"]
+        except (OSError, KeyError, ValueError):
+            recorded = {}
+        results = {m.name: results.get(m.name, recorded.get(m.name)) for m in mutants
+                   if m.name in results or m.name in recorded}
+    survived = [name for name, r in results.items() if not r["caught"]]
     write_section(output, args.section, section(
         command=command_line(PROG, argv), tools=package_versions("amaranth", "cocotb", "pytest"),
-        config={"tests": f"pytest sim/{args.acc} -m 'not slow' --sim {args.sim}", "mutants": len(chosen)},
+        config={"tests": f"pytest sim/{args.acc} -m 'not slow' --sim {args.sim}", "mutants": len(results)},
         data={"mutants": results, "caught": len(results) - len(survived), "survived": survived},
     ))
     print("| planted bug | default tests that failed |\n| --- | --- |")

@@ -68,6 +68,88 @@ def random_vector(length: int, wbits: int, rng: random.Random, p_zero: float = 0
     return a, w
 
 
+def lane_model(a, w, budget: int, comp: int, depth: int, *, lifo: bool = False, queue_ties_reversed: bool = False):
+    """One lane, sequentially (``golden.sbq.dot_reference`` with ``lanes=1``), with two deliberate
+    deviations to show that a case depends on a rule: ``lifo`` pops the newest entry instead of the
+    oldest, ``queue_ties_reversed`` orders equal product offsets inside the queued ranks
+    ``B..B+C-1`` by the larger activation index first. Returns ``(sum, trace)``; ``trace`` lists, per
+    multiplication, the queue length before its spare cycles and how many of them popped."""
+    total, queue, trace = 0, [], []
+    for x, y in zip(a, w):
+        pairs = rank_pairs(x, y)
+        n = len(pairs)
+        total += sum(p[0] for p in pairs[:budget])
+        offered = pairs[budget : budget + min(comp, max(n - budget, 0))]
+        if queue_ties_reversed:
+            offered = sorted(offered, key=lambda p: (-p[1], -p[2], -p[3]))
+        for value, *_ in offered:
+            if len(queue) < depth:
+                queue.append(value)
+        before, popped = len(queue), 0
+        for _ in range(max(budget - n, 0)):
+            if queue:
+                total += queue.pop() if lifo else queue.pop(0)
+                popped += 1
+        trace.append((before, popped))
+    return total, trace
+
+
+#: Hand-written golden cases (not derived from ``golden.sbq``) whose answer depends on the queue being
+#: first-in first-out, per lane parameter set ``(B, C, D, wbits)``: ``(a, w, fifo_sum, lifo_sum)``.
+#: B = C = D = 4, W4A8 (the default design):
+#:   127 x 7: 127 = 3<<5 + 3<<3 + 3<<1 + 1<<0 (offsets 5, 3, 1, 0), 7 = 3<<1 + 1<<0 (offsets 1, 0).
+#:     Ranked pairs (offset: value): 6: 9<<6 = 576; 5: 3<<5 = 96; 4: 9<<4 = 144; 3: 3<<3 = 24 (computed,
+#:     840); 2: 9<<2 = 36; 1: 3<<1 = 6 (i=2); 1: 3<<1 = 6 (i=3); 0: 1 (queued, in this order).
+#:   91 x 1 (last): 91 = 2<<5 + 3<<3 + 3<<0: 3 pairs 64 + 24 + 3 = 91, then one spare cycle, which pops
+#:     the oldest entry, 36 (a LIFO would pop the newest, 1). The other three are dropped at the end.
+#:   FIFO: 840 + 91 + 36 = 967; LIFO: 840 + 91 + 1 = 932 (the exact product would be 980).
+HAND_WRITTEN_FIFO = {
+    (4, 4, 4, 4): ([127, 91], [7, 1], 967, 932),
+}
+
+
+def fifo_cases(budget: int, comp: int, depth: int, wbits: int, seed: int = 5):
+    """``(name, a, w)`` inner products whose sum depends on the queue's order: the hand-written case of
+    these parameters (if any), then one found by search: the queue holds entries during spare cycles
+    that pop only some of them (W4A8 and int8 weights alike)."""
+    cases = []
+    hand = HAND_WRITTEN_FIFO.get((budget, comp, depth, wbits))
+    if hand is not None:
+        cases.append(("hand-written: the oldest queued pair is popped first", hand[0], hand[1]))
+    if not comp:
+        return cases
+    rng = random.Random(seed)
+    for _ in range(200):
+        heavy = [heaviest(wbits, rng) for _ in range(rng.randrange(1, 3))]
+        light = with_count(rng.randrange(max(budget - 2, 0) + 1, budget) if budget > 1 else 0, wbits, rng)
+        seq = heavy + [light] + [heaviest(wbits, rng), light]
+        a, w = [x for x, _ in seq], [y for _, y in seq]
+        fifo, trace = lane_model(a, w, budget, comp, depth)
+        spare_with_entries_left = any(popped and before > popped for before, popped in trace)
+        if spare_with_entries_left and fifo != lane_model(a, w, budget, comp, depth, lifo=True)[0]:
+            cases.append(("spare cycles pop some of the queued pairs, oldest first", a, w))
+            break
+    return cases
+
+
+def queued_tie_cases(budget: int, comp: int, depth: int, wbits: int, seed: int = 6):
+    """A multiplication with two equal-offset, different-value pairs inside its queued ranks
+    ``B..B+C-1``, followed (as the last multiplication) by one with just enough spare cycles to pop
+    the first of them and not the second: the sum depends on the tie rule inside the queued group."""
+    rng = random.Random(seed)
+    for r in range(budget + 1, budget + comp):
+        if r - budget + 1 > depth:
+            break
+        tie = tie_at(r, wbits, rng)
+        follower = with_count(2 * budget - r, wbits, rng)
+        if tie is None or len(rank_pairs(*follower)) != 2 * budget - r:
+            continue
+        a, w = [tie[0], follower[0]], [tie[1], follower[1]]
+        if lane_model(a, w, budget, comp, depth)[0] != lane_model(a, w, budget, comp, depth, queue_ties_reversed=True)[0]:
+            return [(f"offset tie inside the queued group (ranks {r - 1}, {r}), partly popped", a, w)]
+    return []
+
+
 def lane_corner_cases(budget: int, comp: int, depth: int, wbits: int, seed: int = 7):
     """``(name, a, w)`` sequences of one lane, each one inner product."""
     rng = random.Random(seed)
@@ -100,7 +182,7 @@ def lane_corner_cases(budget: int, comp: int, depth: int, wbits: int, seed: int 
         if tie is not None:
             seq = [tie, tie, (0, 0), tie]
             cases.append((f"offset tie at the {what}", [a for a, _ in seq], [w for _, w in seq]))
-    return cases
+    return cases + fifo_cases(budget, comp, depth, wbits) + queued_tie_cases(budget, comp, depth, wbits)
 
 
 def expected(a, w, budget: int, comp: int, depth: int, lanes: int) -> int:

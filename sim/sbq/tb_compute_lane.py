@@ -8,8 +8,15 @@ from amaranth.hdl import signed
 
 from hdl.sbq.compute_lane import mult_layout, sum_width
 from sim.harness import bench_params, record_figures
-from sim.sbq.cases import expected, lane_corner_cases, random_vector
+from golden.sbq import rank_pairs
+from sim.sbq.cases import HAND_WRITTEN_FIFO, expected, heaviest, lane_corner_cases, lane_model, random_vector, with_count
 from sim.streams import Scoreboard, Testbench, random_pauses
+
+
+def gated(pauses, gate):
+    """``pauses``, except that every cycle is paused while ``gate["closed"]`` is set."""
+    for pause in pauses:
+        yield pause or gate["closed"]
 
 
 class LaneBench:
@@ -21,6 +28,7 @@ class LaneBench:
         self.params = bench_params()
         self.layout = mult_layout(self.params["wbits"])
         self.gap, self.drop = gap, drop
+        self.gate = {"closed": False}  # closes result.ready for as long as a test wants
 
     async def start(self):
         self.tb = tb = Testbench(self.dut)
@@ -29,7 +37,7 @@ class LaneBench:
         self.mult = tb.source("mult", random_pauses(self.gap, self.seed))
         self.mults = tb.monitor("mult", self.layout)
         self.result = tb.sink("result", signed(sum_width(65535, self.params["wbits"])),
-                              random_pauses(self.drop, self.seed + 1))
+                              gated(random_pauses(self.drop, self.seed + 1), self.gate))
         self.scoreboard = Scoreboard(self.result)
         if self.hold:
             cocotb.start_soon(self._hold())
@@ -42,12 +50,15 @@ class LaneBench:
             await self.tb.cycles(1)
             self.dut.hold.value = int(rng.random() < self.hold)
 
-    def send(self, name, a, w):
-        """One inner product: its multiplications, and its golden sum expected on ``result``."""
+    def send(self, name, a, w, want=None):
+        """One inner product: its multiplications, and its golden sum expected on ``result`` (``want``:
+        a hand-written sum instead, which must also be the golden model's)."""
         for k, (x, y) in enumerate(zip(a, w)):
             self.mult.send_nowait(self.layout.const({"a": x, "w": y, "last": int(k == len(a) - 1)}))
         p = self.params
-        self.scoreboard.expect(expected(a, w, p["budget"], p["comp"], p["depth"], lanes=1), label=f"{name} a={a} w={w}")
+        golden = expected(a, w, p["budget"], p["comp"], p["depth"], lanes=1)
+        assert want is None or want == golden, f"{name}: hand-written sum {want}, golden model {golden}"
+        self.scoreboard.expect(golden, label=f"{name} a={a} w={w}")
 
     async def check(self, products, max_cycles=200000):
         for name, a, w in products:
@@ -61,7 +72,13 @@ async def corner_cases(dut):
     lane = await LaneBench(dut, seed=11).start()
     p = lane.params
     cases = lane_corner_cases(p["budget"], p["comp"], p["depth"], p["wbits"])
-    await lane.check(cases)
+    for name, a, w in cases:
+        lane.send(name, a, w)
+    hand = HAND_WRITTEN_FIFO.get((p["budget"], p["comp"], p["depth"], p["wbits"]))
+    if hand is not None:  # its answer written by hand: the oldest queued pair is popped first
+        lane.send("hand-written FIFO case", hand[0], hand[1], want=hand[2])
+        assert hand[3] != hand[2]  # a last-in first-out queue would give another sum
+    await lane.scoreboard.wait(200000)
     await lane.scoreboard.finish(idle_cycles=4 * p["budget"])
     dut._log.info("%d corner cases exact: %s", len(cases), ", ".join(name for name, *_ in cases))
 
@@ -116,3 +133,69 @@ async def throughput(dut):
     assert latency == [2 * p["budget"] + 1], f"latency {latency}, expected {2 * p['budget'] + 1} cycles"
     record_figures("throughput", "sbq_lane", p, {"multiplications": len(cycles), "cycles_per_multiplication": per_mult,
                                                  "latency_last_transfer_to_result": latency})
+
+
+def _queue_then_pop_last(budget: int, comp: int, wbits: int, rng: random.Random):
+    """An inner product that ends with a multiplication of ``B - 1`` pairs (a zero when ``B = 1``)
+    after two heavy ones: its last cycle is a spare cycle that pops the queue, which still holds
+    entries (when ``C > 0``)."""
+    light = with_count(budget - 1, wbits, rng) if budget > 1 else (0, 0)
+    seq = [heaviest(wbits, rng), heaviest(wbits, rng), light]
+    return [x for x, _ in seq], [y for _, y in seq]
+
+
+@cocotb.test()
+async def result_backpressure_stall(dut):
+    """``result.ready`` low long enough for a third result: the lane fills both banks, stalls (``stall``
+    high, no multiplication taken) in the last cycle of the third inner product (a spare cycle that
+    pops a non-empty queue), holds there without overwriting a bank, and gives all results in order
+    once ``ready`` returns."""
+    lane = await LaneBench(dut, seed=15).start()
+    p, budget = lane.params, lane.params["budget"]
+    rng = random.Random(16)
+    lane.gate["closed"] = True
+    for k in range(5):
+        lane.send(f"behind a stopped result {k}", *_queue_then_pop_last(budget, p["comp"], p["wbits"], rng))
+    await lane.tb.until(lambda: int(dut.stall.value) == 1, 40 * budget, "stall with both banks full")
+    await lane.tb.cycles(2)
+    taken = lane.mults.count()  # the third inner product and the next multiplication (in stage S)
+    assert taken == 10, f"{taken} multiplications taken before the stall, expected 3 inner products and 1"
+    for _ in range(6 * budget):  # it stays stalled, takes nothing and gives nothing
+        await lane.tb.cycles(1)
+        assert int(dut.stall.value) == 1 and lane.mults.count() == taken and int(dut.mult__ready.value) == 0
+    assert not lane.scoreboard.matched and int(dut.result__valid.value) == 1
+    lane.gate["closed"] = False
+    await lane.scoreboard.wait(100 * budget)
+    await lane.scoreboard.finish(idle_cycles=4 * budget)
+
+
+@cocotb.test()
+async def hold_in_last_window(dut):
+    """``hold`` for one cycle at every cycle of an inner product's last window (its last cycle
+    included, where a spare cycle pops a non-empty queue) and one cycle after it: exact, and the
+    result exactly one cycle later than ``2B + 1`` after the last multiplication."""
+    lane = await LaneBench(dut, seed=17).start()
+    p, budget = lane.params, lane.params["budget"]
+    rng = random.Random(18)
+    a, w = _queue_then_pop_last(budget, p["comp"], p["wbits"], rng)
+    before, popped = lane_model(a, w, budget, p["comp"], p["depth"])[1][-1]
+    assert not p["comp"] or (before > 0 and popped > 0), "the last window must pop a non-empty queue"
+    tb = lane.tb
+    for delay in range(-budget + 1, 2):  # 0: the last cycle of the window (it ends the inner product)
+        lane.mults.clear()
+        start = len(lane.scoreboard.matched)
+        lane.send(f"hold at {delay:+d}", a, w)
+        await tb.until(lambda: lane.mults.count() == len(a), 40 * budget, "the inner product's multiplications")
+        last = [lane.mults.recv_nowait().cycle for _ in range(len(a))][-1]
+        hold_edge = last + 2 * budget + delay  # the cycle before this edge is held
+        assert tb.cycle() < hold_edge, "too late to place the hold"
+        if hold_edge - 1 > tb.cycle():
+            await tb.cycles(hold_edge - 1 - tb.cycle())
+        dut.hold.value = 1
+        await tb.cycles(1)
+        dut.hold.value = 0
+        await lane.scoreboard.wait(10 * budget)
+        got = lane.scoreboard.matched[start].cycle - last
+        want = 2 * budget + 1 + (delay <= 0)  # a hold after the bank write delays nothing
+        assert got == want, f"hold {delay:+d} cycles from the window's end: latency {got}, expected {want}"
+    await lane.scoreboard.finish(idle_cycles=4 * budget)

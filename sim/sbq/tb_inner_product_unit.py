@@ -13,7 +13,8 @@ from amaranth.hdl import signed
 from hdl.sbq.compute_lane import sum_width
 from hdl.sbq.inner_product_unit import MAX_LENGTH, data_layout
 from sim.harness import bench_params, record_figures
-from sim.sbq.cases import expected, lane_corner_cases, random_vector, weight_range
+from sim.sbq.cases import (HAND_WRITTEN_FIFO, expected, heaviest, lane_corner_cases, random_vector, weight_range,
+                           with_count)
 from sim.streams import Scoreboard, Testbench, random_pauses
 
 
@@ -46,8 +47,9 @@ class IPUBench:
         await tb.reset()
         return self
 
-    def send(self, name, a, w) -> None:
-        """One inner product (garbage in the unused slots of its last transfer) and its golden sum."""
+    def send(self, name, a, w, want=None) -> int:
+        """One inner product (garbage in the unused slots of its last transfer) and its golden sum
+        (``want``: a hand-written sum, which must also be the golden model's). Returns the sum."""
         n, length = self.lanes, len(a)
         self.cmd.send_nowait(length)
         for t in range(-(-length // n)):
@@ -59,7 +61,9 @@ class IPUBench:
             self.data.send_nowait(self.layout.const({"a": xs, "w": ys}))
         p = self.params
         golden = expected(a, w, p["budget"], p["comp"], p["depth"], lanes=n)
+        assert want is None or want == golden, f"{name}: hand-written sum {want}, golden model {golden}"
         self.scoreboard.expect(golden, label=f"{name} (L={length})")
+        return golden
 
     async def check(self, products, max_cycles=500000):
         """Send ``[(name, a, w)]`` and wait until every result has arrived and matched."""
@@ -104,7 +108,12 @@ async def corner_cases(dut):
         products.append((f"every lane: {name}", *_spread(a, w, n)))
         if n > 1:
             products.append((f"every lane: {name}, last transfer partial", *_spread(a, w, n, cut=n // 2)))
-    await ipu.check(products)
+    for name, a, w in products:
+        ipu.send(name, a, w)
+    hand = HAND_WRITTEN_FIFO.get((p["budget"], p["comp"], p["depth"], ipu.wbits))
+    if hand is not None:  # written by hand: every lane pops its oldest queued pair first
+        ipu.send("hand-written FIFO case in every lane", *_spread(hand[0], hand[1], n), want=n * hand[2])
+    await ipu.scoreboard.wait(500000)
     await ipu.scoreboard.finish(idle_cycles=4 * p["budget"] + n)
     dut._log.info("%d corner-case inner products exact", len(products))
 
@@ -183,3 +192,49 @@ async def throughput(dut):
             assert latency == [latency_cycles(budget, n)], f"latency {latency}, expected {latency_cycles(budget, n)} cycles"
     await ipu.scoreboard.finish()
     record_figures("throughput", "sbq_ipu", p, {"no_stall_from_transfers": long_enough, "by_transfers_per_product": records})
+
+
+@cocotb.test()
+async def stall_in_last_cycle(dut):
+    """``result`` not ready for long: every lane fills both banks and the lanes stall together in the
+    last cycle of an inner product, a spare cycle that pops a queue still holding entries; nothing is
+    lost or overwritten, and the results come out in order once ``result`` is ready."""
+    ipu = await IPUBench(dut, seed=26).start()
+    p, n, budget = ipu.params, ipu.lanes, ipu.params["budget"]
+    rng = random.Random(12)
+    ipu.result.clear_pause_generator()
+    ipu.result.pause = True  # ready stays low until the end of the test
+    for k in range(6):
+        light = with_count(budget - 1, ipu.wbits, rng) if budget > 1 else (0, 0)
+        seq = [heaviest(ipu.wbits, rng), heaviest(ipu.wbits, rng), light]
+        ipu.send(f"behind a stopped result {k}", *_spread([x for x, _ in seq], [y for _, y in seq], n))
+    await ipu.tb.cycles(30 * budget + 2 * n)
+    assert not ipu.scoreboard.matched
+    taken = ipu.transfers.count()
+    await ipu.tb.cycles(4 * budget)
+    assert ipu.transfers.count() == taken < 6 * 3, f"{ipu.transfers.count()} transfers taken while stalled"
+    ipu.result.pause = False
+    await ipu.scoreboard.wait(400 * budget + 20 * n)
+    await ipu.scoreboard.finish(idle_cycles=8 * budget + n)
+
+
+@cocotb.test()
+async def longest_inner_product(dut):
+    """L = 65535 (the largest length) of the largest term product, -128 x the most negative weight:
+    the length counter, every lane's accumulator and bank and the aggregation at their largest sums
+    (16 lanes, int4 weights: 4096 x 1024 = 2^22 per lane, which needs all 24 bits of the lane's sum).
+    The sum is written by hand; transfers every B cycles and the latency are asserted."""
+    ipu = await IPUBench(dut, seed=27).start()
+    p, n, budget = ipu.params, ipu.lanes, ipu.params["budget"]
+    lo = min(weight_range(ipu.wbits))
+    product = 128 * -lo  # one term pair, (-2 << 6) x (-2 << (wbits - 2))
+    a, w = [-128] * MAX_LENGTH, [lo] * MAX_LENGTH
+    ipu.send("L = 65535 of -128 x the most negative weight", a, w, want=MAX_LENGTH * product)
+    await ipu.scoreboard.wait(MAX_LENGTH // n * budget * 2 + 1000)
+    cycles = ipu.transfer_cycles()
+    assert len(cycles) == -(-MAX_LENGTH // n)
+    gaps = sorted({b - c for c, b in zip(cycles, cycles[1:])})
+    assert gaps == [budget], f"gaps between transfers {gaps}, expected {budget}"
+    latency = ipu.scoreboard.matched[-1].cycle - cycles[-1]
+    assert latency == latency_cycles(budget, n), f"latency {latency}, expected {latency_cycles(budget, n)}"
+    await ipu.scoreboard.finish(idle_cycles=4 * budget + n)

@@ -25,11 +25,11 @@ def _id(p):
 @pytest.mark.parametrize("params", FAST, ids=_id)
 def test_compute_lane(simulator, params, waves):
     result = run_bench("sbq_lane", params, BENCH, simulator, waves=waves)
-    assert result["tests"] == 4
+    assert result["tests"] == 6
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("params", SLOW, ids=_id)
 def test_compute_lane_more_params(simulator, params, waves):
     result = run_bench("sbq_lane", params, BENCH, simulator, waves=waves, extra_env={"SBQ_LANE_PRODUCTS": "200"})
-    assert result["tests"] == 4
+    assert result["tests"] == 6
