@@ -8,7 +8,8 @@ more for the spare cycles of cheaper multiplications.
 
 Modules: :mod:`~golden.sbq.model` (term encoder, pair ranking, sequential and vectorized inner
 product), :mod:`~golden.sbq.kernel` (``dot_matrix`` and its C kernel), :mod:`~golden.sbq.scheme`
-(``SBQScheme`` for the real-network harness), :mod:`~golden.sbq.accuracy` (the accuracy study,
+(``SBQScheme`` for the real-network harness), :mod:`~golden.sbq.tq` (TQ, the paper's baseline: term
+quantization and ``TQScheme``), :mod:`~golden.sbq.accuracy` (the accuracy study,
 ``python -m golden.sbq.accuracy``, not imported here).
 
 ``SCHEMES`` (name -> factory) is what :mod:`golden.schemes` collects for the accelerator ``sbq``.
@@ -29,8 +30,9 @@ from .model import (
     term_count,
 )
 from .scheme import SBQScheme
+from .tq import TQScheme, term_quantize
 
-__all__ = [*model.__all__, "dot_matrix", "SBQScheme", "SCHEMES"]
+__all__ = [*model.__all__, "dot_matrix", "SBQScheme", "TQScheme", "term_quantize", "SCHEMES"]
 
 #: The schemes this accelerator contributes to :func:`golden.schemes.get_scheme`.
-SCHEMES = {"sbq": SBQScheme}
+SCHEMES = {"sbq": SBQScheme, "tq": TQScheme}

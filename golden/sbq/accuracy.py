@@ -9,17 +9,26 @@ Post-Training DNN Quantization" (J. Ling et al., DATE 2025) on the real networks
 Rows, every one on the same evaluation samples of a model:
 
 * ``fp32``; the W4A8 base model ``w4a8`` (weights int4 per output channel, activations int8 per
-  tensor, exact integer dot); uniform ``int4`` (W4A4) and ``int2`` (W2A2);
+  tensor, exact integer dot); uniform ``int8`` (W8A8, the base of the ``tq`` rows), ``int4`` (W4A4)
+  and ``int2`` (W2A2);
 * ``sbq[B=b]``: SBQ on the W4A8 base with budget ``b`` in 2, 3, 4, compensation ``C = b``, queue
   depth ``D = 4``, 16 lanes;
-* ``tq[B=b]``: the same budget without compensation (``C = 0``): term quantization, TQ-like.
+* ``sbq_c0[B=b]``: the same SBQ without compensation (``C = 0``): SBQ's own product-aware term
+  selection with every pair beyond the budget dropped (an ablation, not the paper's TQ);
+* ``tq[w/a]``: TQ, the paper's baseline (:mod:`golden.sbq.tq`): groups of ``TQ_GROUP`` values along
+  the reduction dimension, ``w`` and ``a`` power-of-two (HESE) terms per weight and per activation on
+  average (group budgets ``8w``, ``8a``), on the W8A8 base of the TQ paper, at 4/4 and 2/4 (the
+  paper's labels, 16 and 8 one-bit term pairs per multiplication) and at 2/2 and 1/2 (4 and 2 term
+  pairs, as many as SBQ's B); ``tq_w4a8[w/a]``: the same on SBQ's W4A8 base codes (2/2 and 1/2 only,
+  see ``TQ_W4A8_PRECISIONS``).
 
 digits_cnn uses its whole evaluation split; minilm the first ``--minilm-limit`` evaluation sentences,
 because the exact SBQ emulation costs seconds per sentence. The paper's claims are recorded as
 differences of the headline metric (``claims``). Because a small network's accuracy saturates, the
 study also measures the compute error directly (``dot_error``): on the W4A8 codes of every layer of
 the model (:func:`golden.export.export_layers`, real inputs), the relative RMS error
-``||dot_sbq - dot_exact|| / ||dot_exact||`` of each SBQ/TQ configuration.
+``||dot_sbq - dot_exact|| / ||dot_exact||`` of each SBQ, SBQ-C0 and TQ configuration (the ``tq`` rows
+against the exact dot of their own W8A8 codes, the others against the exact W4A8 dot).
 
 The study replaces the section ``accuracy`` of the results file (:mod:`qaccel.results`): ``data``
 maps each model to its ``samples``, ``limit``, ``rows`` (metrics, scheme, seconds per row),
@@ -46,6 +55,7 @@ from golden.schemes import get_scheme
 
 from .kernel import dot_matrix
 from .scheme import SBQScheme
+from .tq import TQScheme, term_quantize
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = REPO / "docs" / "results" / "sbq.json"
@@ -53,6 +63,15 @@ SECTION = "accuracy"
 BUDGETS = (2, 3, 4)
 DEPTH = 4
 LANES = 16
+#: TQ as (weight terms, activation terms) per value on average. 4/4 and 2/4 are the labels of the
+#: paper's Tables I and II read as one-bit term pairs per multiplication (16 and 8, the BitOps of
+#: SBQ B=4 and B=2); 2/2 and 1/2 give TQ as many term pairs per multiplication as SBQ's B (4 and 2).
+TQ_PRECISIONS = ((4, 4), (2, 4), (2, 2), (1, 2))
+#: On the W4A8 codes, 4/4 and 2/4 never bind (an int4 code has at most 2 HESE terms, an int8 one at
+#: most 5 and a group of 8 gets 32): those rows would equal w4a8, so only these are run.
+TQ_W4A8_PRECISIONS = ((2, 2), (1, 2))
+TQ_GROUP = 8
+TQ_ENCODING = "hese"
 
 
 def rows() -> dict:
@@ -60,13 +79,17 @@ def rows() -> dict:
     table = {
         "fp32": None,
         "w4a8": get_scheme("uniform", wbits=4, abits=8),
+        "int8": get_scheme("int8"),
         "int4": get_scheme("int4"),
         "int2": get_scheme("int2"),
     }
     for b in BUDGETS:
         table[f"sbq[B={b}]"] = SBQScheme(budget=b, comp=b, depth=DEPTH, lanes=LANES)
     for b in BUDGETS:
-        table[f"tq[B={b}]"] = SBQScheme(budget=b, comp=0, depth=DEPTH, lanes=LANES)
+        table[f"sbq_c0[B={b}]"] = SBQScheme(budget=b, comp=0, depth=DEPTH, lanes=LANES)
+    for base, wbits, precisions in (("tq", 8, TQ_PRECISIONS), ("tq_w4a8", 4, TQ_W4A8_PRECISIONS)):
+        for w, a in precisions:
+            table[f"{base}[{w}/{a}]"] = TQScheme(wterms=w, aterms=a, group=TQ_GROUP, wbits=wbits, encoding=TQ_ENCODING)
     return table
 
 
@@ -80,22 +103,49 @@ def claims(results: dict, metric: str) -> dict:
         "sbq_b2_minus_int4": m["sbq[B=2]"] - m["int4"],
     }
     for b in BUDGETS:
-        out[f"compensation_gain_b{b}"] = m[f"sbq[B={b}]"] - m[f"tq[B={b}]"]
+        out[f"compensation_gain_b{b}"] = m[f"sbq[B={b}]"] - m[f"sbq_c0[B={b}]"]
+    out["sbq_b4_minus_tq_4_4"] = m["sbq[B=4]"] - m["tq[4/4]"]
+    out["sbq_b2_minus_tq_2_4"] = m["sbq[B=2]"] - m["tq[2/4]"]
+    out["sbq_b4_minus_tq_2_2"] = m["sbq[B=4]"] - m["tq[2/2]"]
+    out["sbq_b2_minus_tq_1_2"] = m["sbq[B=2]"] - m["tq[1/2]"]
+    out["sbq_b4_minus_tq_w4a8_2_2"] = m["sbq[B=4]"] - m["tq_w4a8[2/2]"]
+    out["sbq_b2_minus_tq_w4a8_1_2"] = m["sbq[B=2]"] - m["tq_w4a8[1/2]"]
     return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in out.items()}
 
 
-def dot_error(model: str, rows: int, limit: int) -> dict:
-    """Relative RMS error of the SBQ/TQ integer dot vs the exact one, pooled over all layers."""
-    arrays = export_layers(model, get_scheme("uniform", wbits=4, abits=8), rows=rows, limit=limit)
+def _codes(model: str, wbits: int, rows: int, limit: int):
+    arrays = export_layers(model, get_scheme("uniform", wbits=wbits, abits=8), rows=rows, limit=limit)
     layers = [str(n) for n in arrays["layers"]]
-    pairs = [(torch.from_numpy(arrays[f"{n}/a_codes"].astype("int64")), torch.from_numpy(arrays[f"{n}/w_codes"].astype("int64"))) for n in layers]
+    return [(torch.from_numpy(arrays[f"{n}/a_codes"].astype("int64")), torch.from_numpy(arrays[f"{n}/w_codes"].astype("int64"))) for n in layers]
+
+
+def _rel_error(pairs, dot) -> float:
     exact = [a @ w.T for a, w in pairs]
     norm = sum(float((e.double() ** 2).sum()) for e in exact) ** 0.5
-    out = {"layers": len(layers), "dots": sum(e.numel() for e in exact)}
+    err = sum(float(((dot(a, w) - e).double() ** 2).sum()) for (a, w), e in zip(pairs, exact))
+    return round(err ** 0.5 / norm, 6)
+
+
+def _tq_dot(w_terms: int, a_terms: int):
+    def dot(a, w):
+        return term_quantize(a, TQ_GROUP, a_terms * TQ_GROUP, TQ_ENCODING) @ term_quantize(w, TQ_GROUP, w_terms * TQ_GROUP, TQ_ENCODING).T
+    return dot
+
+
+def dot_error(model: str, rows: int, limit: int) -> dict:
+    """Relative RMS error of each SBQ/SBQ-C0/TQ integer dot vs the exact dot of the same base codes,
+    pooled over all layers (W4A8 codes; W8A8 codes for the ``tq`` rows)."""
+    pairs = _codes(model, 4, rows, limit)
+    out = {"layers": len(pairs), "dots": sum(a.shape[0] * w.shape[0] for a, w in pairs)}
     for b in BUDGETS:
-        for key, comp in ((f"sbq[B={b}]", b), (f"tq[B={b}]", 0)):
-            err = sum(float(((dot_matrix(a, w, b, comp, DEPTH, LANES) - e).double() ** 2).sum()) for (a, w), e in zip(pairs, exact))
-            out[key] = round(err ** 0.5 / norm, 6)
+        for key, comp in ((f"sbq[B={b}]", b), (f"sbq_c0[B={b}]", 0)):
+            out[key] = _rel_error(pairs, lambda a, w: dot_matrix(a, w, b, comp, DEPTH, LANES))
+    for w_terms, a_terms in TQ_W4A8_PRECISIONS:
+        out[f"tq_w4a8[{w_terms}/{a_terms}]"] = _rel_error(pairs, _tq_dot(w_terms, a_terms))
+    pairs8 = _codes(model, 8, rows, limit)
+    for w_terms, a_terms in TQ_PRECISIONS:
+        out[f"tq[{w_terms}/{a_terms}]"] = _rel_error(pairs8, _tq_dot(w_terms, a_terms))
+    out["reference"] = {"tq": "exact W8A8 dot", "others": "exact W4A8 dot"}
     return out
 
 
@@ -112,7 +162,7 @@ def plot(accuracy: dict, path: Path) -> None:
         keys = list(accuracy[model]["rows"])
         values = [accuracy[model]["rows"][k]["metrics"][metric] for k in keys]
         colors = ["#555" if k in ("fp32", "w4a8") else "#c66" if k.startswith("int") else
-                  "#36c" if k.startswith("sbq") else "#9bd" for k in keys]
+                  "#9bd" if k.startswith("sbq_c0") else "#36c" if k.startswith("sbq") else "#6a6" for k in keys]
         ax.bar(range(len(keys)), values, color=colors)
         ax.set_xticks(range(len(keys)), keys, rotation=45, ha="right")
         ax.set_ylabel(metric)
@@ -120,7 +170,7 @@ def plot(accuracy: dict, path: Path) -> None:
         ax.set_title(f"{model} ({accuracy[model]['samples']} samples)")
         for i, v in enumerate(values):
             ax.text(i, v + 0.01, f"{v:.3f}", ha="center", fontsize=7)
-    fig.suptitle("SBQ (C=B, D=4) vs term quantization without compensation (tq, C=0) and uniform baselines")
+    fig.suptitle("SBQ (C=B, D=4) vs SBQ without compensation (sbq_c0), TQ (group 8, HESE) and uniform baselines")
     fig.tight_layout(rect=(0, 0, 1, 0.94))
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -164,7 +214,11 @@ def main(argv=None) -> int:
         command=command_line("python -m golden.sbq.accuracy", argv),
         tools=package_versions("torch", "transformers", "scikit-learn", "numpy"),
         config={"models": models, "limits": limits, "rows": list(rows()), "budgets": list(BUDGETS),
-                "compensation": {"sbq": "C = B", "tq": "C = 0"}, "depth": DEPTH, "lanes": LANES,
+                "compensation": {"sbq": "C = B", "sbq_c0": "C = 0"}, "depth": DEPTH, "lanes": LANES,
+                "tq": {"precisions": [f"{w}/{a}" for w, a in TQ_PRECISIONS],
+                       "precisions_w4a8": [f"{w}/{a}" for w, a in TQ_W4A8_PRECISIONS], "group": TQ_GROUP,
+                       "encoding": TQ_ENCODING, "base": {"tq": "W8A8", "tq_w4a8": "W4A8"},
+                       "budget": "w*group terms per weight group, a*group per activation group"},
                 "error_rows": args.error_rows, "threads": torch.get_num_threads()},
         data=accuracy,
     ))
