@@ -8,7 +8,6 @@ from amaranth.hdl import signed
 
 from hdl.sbq.compute_lane import mult_layout, sum_width
 from sim.harness import bench_params, record_figures
-from golden.sbq import rank_pairs
 from sim.sbq.cases import HAND_WRITTEN_FIFO, expected, heaviest, lane_corner_cases, lane_model, random_vector, with_count
 from sim.streams import Scoreboard, Testbench, random_pauses
 

@@ -200,7 +200,7 @@ async def stall_in_last_cycle(dut):
     last cycle of an inner product, a spare cycle that pops a queue still holding entries; nothing is
     lost or overwritten, and the results come out in order once ``result`` is ready."""
     ipu = await IPUBench(dut, seed=26).start()
-    p, n, budget = ipu.params, ipu.lanes, ipu.params["budget"]
+    n, budget = ipu.lanes, ipu.params["budget"]
     rng = random.Random(12)
     ipu.result.clear_pause_generator()
     ipu.result.pause = True  # ready stays low until the end of the test
@@ -225,7 +225,7 @@ async def longest_inner_product(dut):
     (16 lanes, int4 weights: 4096 x 1024 = 2^22 per lane, which needs all 24 bits of the lane's sum).
     The sum is written by hand; transfers every B cycles and the latency are asserted."""
     ipu = await IPUBench(dut, seed=27).start()
-    p, n, budget = ipu.params, ipu.lanes, ipu.params["budget"]
+    n, budget = ipu.lanes, ipu.params["budget"]
     lo = min(weight_range(ipu.wbits))
     product = 128 * -lo  # one term pair, (-2 << 6) x (-2 << (wbits - 2))
     a, w = [-128] * MAX_LENGTH, [lo] * MAX_LENGTH

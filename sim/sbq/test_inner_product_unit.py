@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.harness import ROOT, run_bench
+from sim.harness import ROOT, missing_reason, run_bench
 
 BENCH = "sim.sbq.tb_inner_product_unit"
 FAST = [
@@ -36,6 +36,25 @@ def _id(p):
 def test_inner_product_unit(simulator, params, waves):
     result = run_bench("sbq_ipu", params, BENCH, simulator, waves=waves, testcase=SHORT)
     assert result["tests"] == len(SHORT)
+
+
+#: The default 16-lane unit (the design's defaults) in the default run: the cocotb tests that need 16
+#: lanes (natural aggregation stalls for N < 3 transfers, a 16-stage chain, L = 65535 at 4096 per lane).
+LANES16 = {"lanes": 16, "budget": 4, "comp": 4, "depth": 4, "wbits": 4}
+LANES16_TESTS = ["corner_cases", "throughput", "stall_in_last_cycle", "longest_inner_product"]
+
+
+#: Icarus in the default run; Verilator only with -m slow, since its build of 16 lanes takes minutes
+#: of CPU (the simulation itself is 6 s). ``--sim`` still chooses among them.
+@pytest.mark.parametrize("sim", ["icarus", pytest.param("verilator", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("params", [LANES16], ids=_id)
+def test_inner_product_unit_16_lanes(sim, params, waves, request):
+    if request.config.getoption("--sim") not in ("both", sim):
+        pytest.skip(f"--sim {request.config.getoption('--sim')}")
+    if missing_reason(sim) is not None:
+        pytest.skip(missing_reason(sim))
+    result = run_bench("sbq_ipu", params, BENCH, sim, waves=waves, testcase=LANES16_TESTS)
+    assert result["tests"] == len(LANES16_TESTS)
 
 
 @pytest.mark.slow
