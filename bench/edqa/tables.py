@@ -6,7 +6,8 @@ Reads the results file only (nothing is measured) and prints, for each section p
 all): ``accuracy`` (the paper's Table 2 layout with the random-ranking control, and the two sweeps),
 ``compression`` (Table 1 in our flow), ``performance`` (latency against Table 3, resources against
 Table 4), ``mutants`` (the planted bugs and the tests that caught them), ``end_to_end`` (the PYNQ-Z1
-system's latency with its DMA) and ``pynq_z1`` (the whole top level against the xc7z020). The cost tables come from
+system's latency with its DMA), ``pynq_z1`` (the whole top level against the xc7z020) and
+``pynq_z1_mutants`` (the system's planted bugs). The cost tables come from
 ``python -m bench.cost edqa --table``.
 """
 
@@ -19,7 +20,7 @@ from pathlib import Path
 from qaccel.results import read_section
 
 DEFAULT = Path(__file__).resolve().parents[2] / "docs" / "results" / "edqa.json"
-SECTIONS = ("accuracy", "compression", "performance", "mutants", "end_to_end", "pynq_z1")
+SECTIONS = ("accuracy", "compression", "performance", "mutants", "end_to_end", "pynq_z1", "pynq_z1_mutants")
 
 
 def _pct(value) -> str:
@@ -137,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     makers = {"accuracy": accuracy_tables, "compression": compression_tables, "performance": performance_tables,
               "mutants": mutant_tables,
-              "end_to_end": end_to_end_tables, "pynq_z1": board_tables}
+              "end_to_end": end_to_end_tables, "pynq_z1": board_tables, "pynq_z1_mutants": mutant_tables}
     for name in args.sections or SECTIONS:
         try:
             value = read_section(args.output, name)

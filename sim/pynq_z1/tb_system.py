@@ -81,7 +81,7 @@ class SystemBench:
 
     def device(self) -> EdqaDevice:
         """Called in the bridge thread: the driver opens the simulated system as it opens the board."""
-        return EdqaDevice(self.backend, timeout_s=300)  # a design that stops fails in minutes
+        return EdqaDevice(self.backend, timeout_s=120)  # a design that stops fails in minutes (a job takes seconds)
 
     def golden(self, x: np.ndarray, absmax: float, important: bool):
         q, se = quantize_channel(torch.from_numpy(x.copy()), self.n, self.m, absmax, important)
@@ -264,8 +264,11 @@ async def registers_refuse_what_they_must(dut):
                 raise AssertionError(f"a write to {register.name} while busy was taken")
         assert regs.Status.decode(b.read(regs.Status.offset))["busy"] == 1
         assert b.read(regs.Length.offset) == bench.max_length
-        while regs.Status.decode(b.read(regs.Status.offset))["busy"]:
-            pass
+        for _ in range(2000):  # a register read takes a few cycles; the job about L + 200
+            if not regs.Status.decode(b.read(regs.Status.offset))["busy"]:
+                break
+        else:
+            raise AssertionError("the job did not end")
         assert device.errors() == ["busy_write"]
         device._q.invalidate()
         want_q, _, _ = bench.golden(x, 1.0, True)
