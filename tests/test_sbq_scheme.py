@@ -7,23 +7,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from torch import nn
 
 from golden import quant, schemes
 from golden.sbq import SBQScheme, accuracy, dot_matrix
+from tiny_nets import calibrate, tiny_model
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _tiny_model():
-    torch.manual_seed(0)
-    return nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 5 * 5, 3))
-
-
-def _calibrate(model):
-    torch.manual_seed(1)
-    with torch.no_grad():
-        model(torch.randn(8, 2, 5, 5))
 
 
 def test_registered_with_options():
@@ -42,9 +31,9 @@ def test_rejects_impossible_options(options):
 
 def test_full_budget_equals_w4a8_and_small_budget_differs():
     x = torch.randn(4, 2, 5, 5, generator=torch.Generator().manual_seed(2))
-    base = quant.quantize_model(_tiny_model(), schemes.get_scheme("uniform", wbits=4, abits=8), _calibrate)
-    full = quant.quantize_model(_tiny_model(), SBQScheme(budget=16, comp=0), _calibrate)
-    tight = quant.quantize_model(_tiny_model(), SBQScheme(budget=1, comp=0), _calibrate)
+    base = quant.quantize_model(tiny_model(), schemes.get_scheme("uniform", wbits=4, abits=8), calibrate)
+    full = quant.quantize_model(tiny_model(), SBQScheme(budget=16, comp=0), calibrate)
+    tight = quant.quantize_model(tiny_model(), SBQScheme(budget=1, comp=0), calibrate)
     with torch.no_grad():
         assert torch.equal(full(x), base(x))  # every pair computed: the exact W4A8 integer dot
         assert not torch.equal(tight(x), base(x))

@@ -3,11 +3,11 @@ sequential definition, and the scheme in the real-network plumbing."""
 
 import pytest
 import torch
-from torch import nn
 
 from golden import quant, schemes
 from golden.sbq import tq
 from golden.sbq.tq import TQScheme, encode_terms, term_count_table, term_quantize, term_quantize_reference
+from tiny_nets import calibrate, tiny_model
 
 
 def test_hese_and_binary_terms():
@@ -125,17 +125,6 @@ def test_terms_kept_per_group_never_exceed_budget():
 # the scheme
 
 
-def _tiny_model():
-    torch.manual_seed(0)
-    return nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 5 * 5, 3))
-
-
-def _calibrate(model):
-    torch.manual_seed(1)
-    with torch.no_grad():
-        model(torch.randn(8, 2, 5, 5))
-
-
 def test_registered_with_options():
     scheme = schemes.get_scheme("tq", wterms=2)
     assert isinstance(scheme, TQScheme)
@@ -154,9 +143,9 @@ def test_rejects_impossible_options(options):
 
 def test_large_budget_equals_base_and_small_budget_differs():
     x = torch.randn(4, 2, 5, 5, generator=torch.Generator().manual_seed(2))
-    base = quant.quantize_model(_tiny_model(), schemes.get_scheme("uniform", wbits=8, abits=8), _calibrate)
-    full = quant.quantize_model(_tiny_model(), TQScheme(wterms=8, aterms=8), _calibrate)
-    tight = quant.quantize_model(_tiny_model(), TQScheme(wterms=1, aterms=1), _calibrate)
+    base = quant.quantize_model(tiny_model(), schemes.get_scheme("uniform", wbits=8, abits=8), calibrate)
+    full = quant.quantize_model(tiny_model(), TQScheme(wterms=8, aterms=8), calibrate)
+    tight = quant.quantize_model(tiny_model(), TQScheme(wterms=1, aterms=1), calibrate)
     with torch.no_grad():
         assert torch.equal(full(x), base(x))  # at most 5 HESE terms per int8 value: nothing dropped
         assert not torch.equal(tight(x), base(x))
