@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from golden import quant, schemes
+from golden import schemes
 from golden.sbq import SBQScheme, accuracy, dot_matrix
-from tiny_nets import calibrate, tiny_model
+from tiny_nets import outputs
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -31,12 +31,9 @@ def test_rejects_impossible_options(options):
 
 def test_full_budget_equals_w4a8_and_small_budget_differs():
     x = torch.randn(4, 2, 5, 5, generator=torch.Generator().manual_seed(2))
-    base = quant.quantize_model(tiny_model(), schemes.get_scheme("uniform", wbits=4, abits=8), calibrate)
-    full = quant.quantize_model(tiny_model(), SBQScheme(budget=16, comp=0), calibrate)
-    tight = quant.quantize_model(tiny_model(), SBQScheme(budget=1, comp=0), calibrate)
-    with torch.no_grad():
-        assert torch.equal(full(x), base(x))  # every pair computed: the exact W4A8 integer dot
-        assert not torch.equal(tight(x), base(x))
+    base = outputs(schemes.get_scheme("uniform", wbits=4, abits=8), x)
+    assert torch.equal(outputs(SBQScheme(budget=16, comp=0), x), base)  # every pair computed: the exact W4A8 integer dot
+    assert not torch.equal(outputs(SBQScheme(budget=1, comp=0), x), base)
 
 
 def test_int_dot_is_the_sbq_dot():

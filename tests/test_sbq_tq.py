@@ -7,7 +7,7 @@ import torch
 from golden import quant, schemes
 from golden.sbq import tq
 from golden.sbq.tq import TQScheme, encode_terms, term_count_table, term_quantize, term_quantize_reference
-from tiny_nets import calibrate, tiny_model
+from tiny_nets import outputs
 
 
 def test_hese_and_binary_terms():
@@ -143,12 +143,9 @@ def test_rejects_impossible_options(options):
 
 def test_large_budget_equals_base_and_small_budget_differs():
     x = torch.randn(4, 2, 5, 5, generator=torch.Generator().manual_seed(2))
-    base = quant.quantize_model(tiny_model(), schemes.get_scheme("uniform", wbits=8, abits=8), calibrate)
-    full = quant.quantize_model(tiny_model(), TQScheme(wterms=8, aterms=8), calibrate)
-    tight = quant.quantize_model(tiny_model(), TQScheme(wterms=1, aterms=1), calibrate)
-    with torch.no_grad():
-        assert torch.equal(full(x), base(x))  # at most 5 HESE terms per int8 value: nothing dropped
-        assert not torch.equal(tight(x), base(x))
+    base = outputs(schemes.get_scheme("uniform", wbits=8, abits=8), x)
+    assert torch.equal(outputs(TQScheme(wterms=8, aterms=8), x), base)  # at most 5 HESE terms per int8 value: nothing dropped
+    assert not torch.equal(outputs(TQScheme(wterms=1, aterms=1), x), base)
 
 
 def test_int_dot_and_weights_are_term_quantized():

@@ -3,6 +3,8 @@
 import torch
 from torch import nn
 
+from golden import quant
+
 
 def tiny_model() -> nn.Module:
     torch.manual_seed(0)
@@ -13,3 +15,10 @@ def calibrate(model) -> None:
     torch.manual_seed(1)
     with torch.no_grad():
         model(torch.randn(8, 2, 5, 5))
+
+
+def outputs(scheme, x: torch.Tensor) -> torch.Tensor:
+    """The tiny network quantized with ``scheme`` (calibrated as above), applied to ``x``."""
+    model = quant.quantize_model(tiny_model(), scheme, calibrate)
+    with torch.no_grad():
+        return model(x)

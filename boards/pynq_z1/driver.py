@@ -120,8 +120,9 @@ class EdqaDevice:
         self._packet = backend.allocate((self.max_packet_words,), np.uint32)
 
     @classmethod
-    def on_board(cls, bitfile: str, **options) -> "EdqaDevice":
-        return cls(PynqBackend(bitfile))
+    def on_board(cls, bitfile: str, *, fclk_mhz: float = FCLK_MHZ, timeout_s: float = 5.0) -> "EdqaDevice":
+        """Program the fabric with ``bitfile``, set FCLK0 and open the system behind M_AXI_GP0."""
+        return cls(PynqBackend(bitfile, fclk_mhz=fclk_mhz), timeout_s=timeout_s)
 
     # -- one channel -------------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ from amaranth.lib.wiring import In, Out
 
 from hdl.design import Design
 from hdl.edqa.core import EdqaCore
+from hdl.edqa.float32 import unpack
 from hdl.edqa.quantizer import check_bits
 from hdl.params import integer
 
@@ -126,11 +127,11 @@ class EdqaSystem(wiring.Component):
             m.d.sync += cycles.eq(cycles + 1)
 
         # The checks of a start.
-        exponent = scale[23:31]
         bad_length = (length == 0) | (length > self.max_length)
-        bad_scale = scale[31] | (exponent == 0xFF) | (scale[:31] == 0)
-        uses_packet = important
-        misaligned = (rf.src[:3] != 0) | (rf.dst[:3] != 0) | (uses_packet & (rf.packet[:3] != 0))
+        # The core's own test of a scale (hdl.edqa.float32.unpack), here to refuse the start.
+        scale_fields = unpack(m, scale, "job_scale")
+        bad_scale = scale_fields["sign"] | scale_fields["zero"] | scale_fields["infinite"] | scale_fields["nan"]
+        misaligned = (rf.src[:3] != 0) | (rf.dst[:3] != 0) | (important & (rf.packet[:3] != 0))
         words = rf.packet_words[:16]
         bad_packet_words = dequantize & important & ((words < 2) | (words > self.packet_words))
         refused = bad_length | bad_scale | misaligned | bad_packet_words

@@ -86,6 +86,21 @@ class CoreBench:
     def status(self):
         return CORE_STATUS_LAYOUT.from_bits(int(self.dut.status.value))
 
+    async def round_trips(self, channels, length: int) -> int:
+        """Each ``(name, x_bits, absmax, important)`` of ``channels``, cut to ``length``, through both
+        directions; waits for every result, checks the flags are clear; returns the element count."""
+        total = 0
+        for name, x_bits, absmax, important in channels:
+            x_bits = x_bits[:length]
+            self.quantize(name, x_bits, absmax, important)
+            self.dequantize(name, x_bits, absmax, important)
+            total += len(x_bits)
+        for board in (self.q_board, self.packet_board, self.d_board):
+            await board.wait(40 * total + 1000)
+        await self.finish()
+        assert self.status().as_value().value == 0, self.status()
+        return total
+
     async def finish(self):
         for board in (self.q_board, self.packet_board, self.d_board):
             await board.finish(idle_cycles=5)
@@ -108,16 +123,7 @@ async def real_round_trip(dut):
     """Real activations of both networks (every other channel important) through both directions at
     once, under back-pressure on every stream: q, packets and de-quantized floats all exact."""
     bench = await CoreBench(dut, seed=1, gap=0.2, drop=0.3).start()
-    total = 0
-    for name, x_bits, absmax, important in _channels():
-        x_bits = x_bits[: bench.max_length]
-        bench.quantize(name, x_bits, absmax, important)
-        bench.dequantize(name, x_bits, absmax, important)
-        total += len(x_bits)
-    for board in (bench.q_board, bench.packet_board, bench.d_board):
-        await board.wait(40 * total + 1000)
-    await bench.finish()
-    assert bench.status().as_value().value == 0, bench.status()
+    total = await bench.round_trips(_channels(), bench.max_length)
     dut._log.info("%d real activations: q, packets and de-quantized floats exact", total)
 
 
@@ -188,13 +194,4 @@ async def reset_mid_channel(dut):
     for board in (bench.q_board, bench.packet_board, bench.d_board):
         board.pending.clear()
     assert bench.status().as_value().value == 0, bench.status()
-    total = 0
-    for name, x_bits, absmax, important in list(_channels())[:6]:
-        x_bits = x_bits[:300]
-        bench.quantize(name, x_bits, absmax, important)
-        bench.dequantize(name, x_bits, absmax, important)
-        total += len(x_bits)
-    for board in (bench.q_board, bench.packet_board, bench.d_board):
-        await board.wait(40 * total + 1000)
-    await bench.finish()
-    assert bench.status().as_value().value == 0, bench.status()
+    await bench.round_trips(list(_channels())[:6], 300)
