@@ -1,0 +1,30 @@
+"""HAP golden model: 8-bit asymmetric activations, dynamic asymmetric re-quantization (DAR), the
+integer layer and the cycle count of the HAP array, the exact semantics the RTL in ``hdl/hap``
+reproduces.
+
+HAP is the scheme of "HAP: Efficient Quantization Harnessing Adaptive Precision for DNN Hardware
+Acceleration" (Luo, Geng, Jiang, Liu, Han; DAC 2026). Modules: :mod:`~golden.hap.dar` (activation
+quantization, operand matrix, DAR groups).
+"""
+
+from . import dar
+from .dar import (
+    ACT_BITS,
+    BASE_BITS,
+    MODES,
+    PRECISION_BITS,
+    DarGroups,
+    average_precision,
+    bit_length,
+    calibrate_activations,
+    metadata_bits_per_value,
+    operand_matrix,
+    quantize_activations,
+    storage_bits_per_value,
+)
+from .dar import dar as dar_groups  # noqa: F401  (the function; ``golden.hap.dar`` stays the module)
+
+__all__ = [*dar.__all__, "dar_groups", "SCHEMES"]
+
+#: The schemes of this accelerator (defined by ``golden/hap/scheme.py``, wired by the project lead).
+SCHEMES: dict = {}
