@@ -14,9 +14,11 @@ tables of a results file and synthesizes nothing.
 
 Every part goes through the same flows (:mod:`bench.synth`, one tool at a time): yosys
 ``synth_xilinx`` for the 7-series (LUT, LUTRAM, FF, DSP, CARRY4, BRAM) and ``synth_ecp5 -nodsp`` +
-nextpnr-ecp5 (LUT4, CCU2C, FF, Fmax). The file is rewritten after every part, so an interrupted run
-keeps what it measured. The flat keys are ``<part>_luts``, ``<part>_ffs``, ``<part>_dsps`` (7-series)
-and ``<part>_fmax_mhz`` (ECP5) of every measured part, and every plan ratio that could be computed.
+nextpnr-ecp5 (LUT4, CCU2C, FF, Fmax), and the CMOS flow (``abc -g cmos2``, ``stat -tech cmos``: transistor
+count, no PDK). The file is rewritten after every part, so an interrupted run keeps what it measured.
+The flat keys are ``<part>_luts``, ``<part>_ffs``, ``<part>_dsps`` (7-series), ``<part>_fmax_mhz``
+(ECP5) and ``<part>_transistors`` (CMOS) of every measured part, and every plan ratio that could be
+computed.
 Bad input exits with status 2 and one line on stderr.
 """
 
@@ -55,6 +57,8 @@ FLOWS = {
             f"{synth.ECP5_PACKAGE} --out-of-context --freq {synth.ECP5_TARGET_MHZ} --seed {synth.ECP5_SEED} "
             "(LFE5U-85F); Fmax of the part with every port registered (bench/synth.py); luts = LUT4 cells, "
             "carry = CCU2C (2 LUT4 each)",
+    "cmos": f"yosys {synth.PREPARE}; {synth.CMOS_SCRIPT.format(top='TOP')}; stat -tech cmos; transistors: NOT 2, "
+            "NAND 4, NOR 4, D flip-flop 16 (enables and resets are gates in front of it)",
 }
 
 
@@ -72,11 +76,12 @@ def plans() -> dict[str, CostPlan]:
 
 def ratio_values(parts: dict, ratios: dict) -> dict:
     """``{name: numerator / denominator}`` (2 decimals) of each ratio ``{name: (num, den, flow)}``
-    whose two parts are in ``parts``."""
+    whose two parts are in ``parts``: LUTs for the FPGA flows, transistors for ``cmos``."""
     values = {}
     for name, (numerator, denominator, flow) in ratios.items():
-        if numerator in parts and denominator in parts:
-            num, den = parts[numerator][flow]["luts"], parts[denominator][flow]["luts"]
+        if numerator in parts and denominator in parts and flow in parts[numerator] and flow in parts[denominator]:
+            figure = "transistors" if flow == "cmos" else "luts"
+            num, den = parts[numerator][flow][figure], parts[denominator][flow][figure]
             values[name] = round(num / den, 2) if den else None
     return values
 
@@ -92,11 +97,13 @@ def flat_keys(parts: dict, ratios: dict) -> dict:
             f"{key}_dsps": entry["xilinx"]["dsps"],
             f"{key}_fmax_mhz": entry["ecp5"].get("fmax_mhz"),
         })
+        if "cmos" in entry:
+            flat[f"{key}_transistors"] = entry["cmos"]["transistors"]
     return {**flat, **ratio_values(parts, ratios)}
 
 
 def measure(part: CostPart, component, params: dict, workdir: Path, bar: tqdm) -> dict:
-    """Both flows on ``component`` (built from ``part`` with ``params``); the part's results entry."""
+    """The three flows on ``component`` (built from ``part`` with ``params``); the part's results entry."""
     entry = {"what": part.what, **part.source(), "params": params}
     bar.set_postfix_str(f"{part.key}: synth_xilinx")
     entry["xilinx"] = synth.xilinx(component, part.key, workdir=workdir)
@@ -111,6 +118,9 @@ def measure(part: CostPart, component, params: dict, workdir: Path, bar: tqdm) -
         entry["ecp5"] = synth.ecp5(component, part.key, workdir=workdir, nodsp=not part.ecp5_dsp, pnr=False)
         entry["ecp5"].update({"fmax_mhz": None, "pnr_timeout_s": PNR_TIMEOUT_S,
                               "pnr_note": str(error).splitlines()[0]})
+    bar.update(1)
+    bar.set_postfix_str(f"{part.key}: cmos transistors")
+    entry["cmos"] = synth.cmos(component, part.key, workdir=workdir)
     bar.update(1)
     return entry
 
@@ -146,7 +156,7 @@ def _add_proxies(job: _Job, parts: dict) -> None:
 def _run(job: _Job, built: list, command: str, tools: dict) -> dict:
     """Measure every part of ``job``, writing the section after each; returns the last section."""
     start, parts = time.monotonic(), {}
-    with tqdm(total=2 * len(built), desc=f"{job.label} cost", unit="run") as bar:
+    with tqdm(total=3 * len(built), desc=f"{job.label} cost", unit="run") as bar:
         for n, (part, component, params) in enumerate(built):
             workdir = BUILD / f"{job.label}{'_quick' if job.quick else ''}" / part.key
             parts[part.key] = measure(part, component, params, workdir, bar)
@@ -159,6 +169,9 @@ def _run(job: _Job, built: list, command: str, tools: dict) -> dict:
     return value
 
 
+_RATIO_UNITS = {"xilinx": "7-series LUT", "ecp5": "ECP5 LUT4", "cmos": "transistors"}
+
+
 def _cell(value, suffix=""):
     return "-" if value is None else f"{value}{suffix}"
 
@@ -167,8 +180,9 @@ def markdown(cost: dict) -> str:
     """The markdown tables of a ``cost`` section: every part, then the ratios and the paper's figures."""
     data = cost["data"]
     lines = [
-        "| part | 7-series LUT | LUTRAM (LUTs) | FF | DSP | CARRY4 | ECP5 LUT4 | CCU2C | DPR16X4 | FF | Fmax (MHz) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| part | 7-series LUT | LUTRAM (LUTs) | FF | DSP | CARRY4 | ECP5 LUT4 | CCU2C | DPR16X4 | FF | Fmax (MHz) "
+        "| transistors |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for key, entry in data["parts"].items():
         x, e = entry["xilinx"], entry["ecp5"]
@@ -176,16 +190,18 @@ def markdown(cost: dict) -> str:
         if e.get("fmax_mhz") is None and e.get("fmax_proxy_mhz") is not None:
             fmax = f"({e['fmax_proxy_mhz']}, {e['fmax_proxy']})"
         lines.append(f"| `{key}` | {x['luts']} | {x['lutram_luts']} | {x['ffs']} | {x['dsps']} | {x['carry']} | "
-                     f"{e['luts']} | {e['carry']} | {e.get('lutram', '-')} | {e['ffs']} | {fmax} |")
+                     f"{e['luts']} | {e['carry']} | {e.get('lutram', '-')} | {e['ffs']} | {fmax} | "
+                     f"{_cell(entry.get('cmos', {}).get('transistors'))} |")
     ratios = cost["config"].get("ratios", {})
     if ratios:
         lines += ["", "| ratio | numerator | denominator | of | ratio | paper |", "| --- | --- | --- | --- | ---: | ---: |"]
         for name, spec in ratios.items():
             num, den, flow = spec["numerator"], spec["denominator"], spec["flow"]
-            counts = [data["parts"].get(key, {}).get(flow, {}).get("luts") for key in (num, den)]
+            figure = "transistors" if flow == "cmos" else "luts"
+            counts = [data["parts"].get(key, {}).get(flow, {}).get(figure) for key in (num, den)]
             paper = data["paper"].get(name)
             lines.append(f"| `{name}` | `{num}` ({_cell(counts[0])}) | `{den}` ({_cell(counts[1])}) | "
-                         f"{'7-series LUT' if flow == 'xilinx' else 'ECP5 LUT4'} | "
+                         f"{_RATIO_UNITS[flow]} | "
                          f"{_cell(data['ratios'].get(name), 'x')} | {_cell(paper, 'x')} |")
     if data["paper"]:
         lines += ["", "| paper | figure |", "| --- | ---: |"]

@@ -18,8 +18,8 @@ from hdl.registry import get_design
 
 __all__ = ["CostPart", "CostPlan", "FLOWS"]
 
-#: Synthesis flows whose LUT counts a ratio may divide: 7-series LUTs and ECP5 LUT4s.
-FLOWS = ("xilinx", "ecp5")
+#: Synthesis flows whose counts a ratio may divide: 7-series LUTs, ECP5 LUT4s, CMOS transistors.
+FLOWS = ("xilinx", "ecp5", "cmos")
 
 
 def _frozen(mapping: dict | None) -> MappingProxyType:
@@ -76,7 +76,7 @@ class CostPlan:
     """The parts of one accelerator and what the results compare.
 
     ``ratios`` maps a name to ``(numerator key, denominator key)``: the parts' 7-series LUTs, or
-    ``(numerator key, denominator key, "ecp5")`` for ECP5 LUT4s. ``paper`` holds the figures the
+    ``(numerator key, denominator key, "ecp5")`` for ECP5 LUT4s, ``(..., "cmos")`` for transistors. ``paper`` holds the figures the
     docs compare with; a paper figure named like a ratio is the paper's value of that ratio.
     ``config`` describes the configuration the plan measures.
     """

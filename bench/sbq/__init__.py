@@ -56,6 +56,8 @@ COST = CostPlan(
         "bitonic_indexed_over_term_generator": ("bitonic_sorter_indexed", "term_generator_w8"),
         "ecp5_bubble_over_term_generator": ("bubble_sorter", "term_generator_w8", "ecp5"),
         "ecp5_bitonic_over_term_generator": ("bitonic_sorter", "term_generator_w8", "ecp5"),
+        "cmos_bubble_over_term_generator": ("bubble_sorter", "term_generator_w8", "cmos"),
+        "cmos_bitonic_over_term_generator": ("bitonic_sorter", "term_generator_w8", "cmos"),
     },
     paper={
         **{f"{name}_area_um2": area for name, area in _PAPER_AREA_UM2.items()},
