@@ -4,10 +4,13 @@ reproduces.
 
 HAP is the scheme of "HAP: Efficient Quantization Harnessing Adaptive Precision for DNN Hardware
 Acceleration" (Luo, Geng, Jiang, Liu, Han; DAC 2026). Modules: :mod:`~golden.hap.dar` (activation
-quantization, operand matrix, DAR groups).
+quantization, operand matrix, DAR groups), :mod:`~golden.hap.layer` (the integer layer the array
+computes) and :mod:`~golden.hap.cycles` (the array's exact cycle count).
 """
 
-from . import dar
+from . import cycles, dar, layer
+from .cycles import layer_cycles, layer_tiles, load_cycles, row_tiles, step_order, tile_cycles
+from .layer import WEIGHT_BITS, check_weights, integer_layer, integer_layer_reference, quantize_weights
 from .dar import (
     ACT_BITS,
     BASE_BITS,
@@ -24,7 +27,7 @@ from .dar import (
 )
 from .dar import dar as dar_groups  # noqa: F401  (the function; ``golden.hap.dar`` stays the module)
 
-__all__ = [*dar.__all__, "dar_groups", "SCHEMES"]
+__all__ = [*dar.__all__, *layer.__all__, *cycles.__all__, "dar_groups", "SCHEMES"]
 
 #: The schemes of this accelerator (defined by ``golden/hap/scheme.py``, wired by the project lead).
 SCHEMES: dict = {}
