@@ -1,0 +1,7 @@
+"""WAPS testbenches. ``BENCHES`` maps each registered WAPS design to the cocotb module that verifies
+it (collected by :mod:`sim.benches`)."""
+
+BENCHES = {
+    "waps_pe": "sim.waps.tb_waps_pe",
+    "mac_pe": "sim.waps.tb_mac_pe",
+}
