@@ -84,7 +84,7 @@ class StripesArray(wiring.Component):
     register (``step.ready`` then follows ``result.ready`` combinationally); nothing is lost.
     """
 
-    def __init__(self, *, filters: int = 8, windows: int = 1, lanes: int = 16, weight_bits: int = 8,
+    def __init__(self, *, filters: int = 4, windows: int = 1, lanes: int = 16, weight_bits: int = 8,
                  max_precision: int = 8, max_length: int = 4096):
         integer("filters", filters, min=1, max=256)
         integer("windows", windows, min=1, max=256)

@@ -151,13 +151,13 @@ def test_extremes_reach_the_accumulator_bounds():
 
 
 def test_equal_compute_default_array():
-    """The defaults (8 filters x 1 window x 16 lanes of 8-bit weights, 1024 bit products per cycle,
-    the size ``bench.hap.iso_cost`` synthesizes) on random bricks of precision 1..8 and the extremes."""
+    """The defaults (4 filters x 1 window x 16 lanes of 8-bit weights, 512 bit products per cycle as
+    the default ``hap_array``) on random bricks of precision 1..8 and the extremes."""
     dut = StripesArray()
-    assert dut.bit_products == 1024
+    assert dut.bit_products == 512
     rng = torch.Generator().manual_seed(7)
     products = [random_product(rng, dut, K) for K in (40, 16, 3)]
-    products.append((torch.full((8, 32), -128), torch.full((1, 32), 255), [8, 8]))
+    products.append((torch.full((4, 32), -128), torch.full((1, 32), 255), [8, 8]))
     results, _, _ = run(dut, products, stalls=0.2)
     assert [r for _, r in results] == [reference(w, a) for w, a, _ in products]
 
@@ -171,3 +171,45 @@ def test_parameters_are_checked():
         StripesArray(max_precision=0)
     with pytest.raises(ValueError, match="max_length must be >= 1, got 0"):
         StripesArray(max_length=0)
+
+
+def test_real_layer_against_the_hap_integer_layer():
+    """A real layer (``sim.hap.cases.REAL_LAYER``, one image, 8-bit weights in a quarter of the
+    channels): Stripes at the layer's precision computes ``W Q`` over the 8-bit codes; less the
+    zero-point term ``z * sum_k W`` it is the HAP integer layer ``W (Q - z)`` of ``golden.hap.layer``."""
+    from golden.hap.dar import dar
+    from golden.hap.layer import integer_layer
+    from sim.hap.cases import real_layer
+
+    layer = real_layer()
+    codes, weights, z = layer.codes, layer.weights, layer.zero_point
+    dut = StripesArray(filters=4, windows=2, max_length=codes.shape[0])
+    precision = int(codes.max()).bit_length()
+    bricks = -(-codes.shape[0] // dut.lanes)
+    tiles = [(f, p) for f in range(0, weights.shape[0], dut.filters) for p in (0, 30)]
+    products = [(weights[f:f + dut.filters], codes[:, p:p + dut.windows].T, [precision] * bricks) for f, p in tiles]
+    results, _, _ = run(dut, products, stalls=0.1)
+    hap = integer_layer(dar(codes, group_size=16), weights, zero_point=z)
+    zero_term = z * weights.sum(dim=1)
+    assert 8 in layer.bits and 4 in layer.bits and precision >= 7
+    for (f, p), (_, got) in zip(tiles, results, strict=True):
+        for i in range(dut.filters):
+            for w in range(dut.windows):
+                assert got[i][w] - int(zero_term[f + i]) == int(hap[f + i, p + w]), (f + i, p + w)
+
+
+def test_equal_compute_parameters_of_the_cost_comparison():
+    """``bench.hap.iso_cost`` compares arrays of equal bit products per cycle and accumulator width."""
+    from bench.hap.iso_cost import hap_bit_products, hap_defaults, parts
+    from hdl.hap import HapArray
+
+    hap = hap_defaults()
+    assert hap == {"rows": HapArray().rows, "cols": HapArray().cols, "acc_bits": HapArray().acc_bits}
+    by_key = {part.key: part for part in parts()}
+    assert dict(by_key["hap_array"].params) == dict(by_key["hap_pe_array"].params) == hap
+    built = {key: StripesArray(**by_key[key].params) for key in ("stripes_w8", "stripes_w4")}
+    for key in ("stripes_w8", "stripes_w4"):
+        assert built[key].bit_products == hap_bit_products(hap) == hap["rows"] * hap["cols"] * 4
+        assert built[key].width == hap["acc_bits"]
+        assert built[key].lanes == 16 and built[key].max_precision == 8
+    assert (built["stripes_w8"].weight_bits, built["stripes_w4"].weight_bits) == (8, 4)

@@ -1,0 +1,232 @@
+"""Synthesis cost of the HAP array beside a Stripes-style bit-serial array of equal compute.
+
+    python -m bench.hap.iso_cost [-o FILE] [--only PART ...] [--table]
+
+Equal compute: the same number of *bit products* per cycle (one activation bit times one weight
+bit). A HAP PE multiplies one residual bit by a 4-bit weight digit per cycle, so the default
+``hap_array`` (``rows`` x ``cols`` PEs) computes ``rows * cols * 4`` bit products per cycle. A
+Stripes SIP lane multiplies one activation bit by a ``weight_bits`` weight, so the Stripes array of
+equal compute has ``rows * cols * 4 / weight_bits`` lanes: bricks of 16 lanes (the Stripes paper's),
+one window, and as many filters as that takes. Stripes has one weight width: 8 bits (``stripes_w8``,
+its dataflow has no dual precision, so a network with some 8-bit channels runs all of them at 8
+bits); ``stripes_w4`` is the all-4-bit variant. Both take activations of up to 8 bits and an
+accumulator as wide as the HAP array's (``max_length`` chosen so). ``hap_pe_array`` is the HAP
+array's compute part alone (PEs and their shift registers, without the zero-point unit and the tile
+sequencer), the like-for-like counterpart of the Stripes arrays, which have no control either.
+
+Every part goes through ``bench.cost.measure`` (yosys ``synth_xilinx`` LUT/FF/DSP, ``synth_ecp5`` +
+nextpnr-ecp5 Fmax, CMOS transistors). Writes section ``iso_cost`` of ``docs/results/hap.json``
+(rewritten after every part) with the ratios Stripes / HAP and the ISO-512-multiplier scale of the
+study (512 8-bit x 8-bit multipliers = 512 * 64 bit products per cycle; not synthesized). ``--only``
+writes ``build/bench/cost/hap_iso_cost.json`` unless ``-o`` says otherwise; ``--table`` prints the
+markdown table of the results file and synthesizes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import sys
+import time
+from pathlib import Path
+
+from tqdm import tqdm
+
+from bench import cost, synth
+from bench.plan import CostPart
+from hdl.hap.hap_array import HapArray
+from hdl.hap.layouts import ACT_BITS, DIGIT_BITS
+from hdl.hap.stripes import StripesArray
+from qaccel.results import command_line, package_versions, read_section, section, write_section
+
+__all__ = ["SECTION", "LANES", "ISO_MULTIPLIERS", "hap_defaults", "hap_bit_products", "stripes_params", "parts",
+           "ratios", "markdown", "main"]
+
+PROG = "python -m bench.hap.iso_cost"
+SECTION = "iso_cost"
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_OUTPUT = REPO / "docs" / "results" / "hap.json"
+PARTIAL_OUTPUT = cost.BUILD / "hap_iso_cost.json"
+#: Lanes of a Stripes brick (the Stripes paper's 16).
+LANES = 16
+#: The study's ISO-compute scale: 512 multipliers of 8 x 8 bits, 64 bit products each.
+ISO_MULTIPLIERS = 512
+ISO_BIT_PRODUCTS = ISO_MULTIPLIERS * 8 * 8
+
+DEFINITION = ("equal bit products per cycle (activation bit x weight bit): hap_array rows * cols PEs of "
+              f"1 residual bit x {DIGIT_BITS}-bit digit; Stripes filters * windows * lanes SIP lanes of 1 "
+              f"activation bit x weight_bits weight, {LANES}-lane bricks, 1 window")
+
+
+def hap_defaults() -> dict[str, int]:
+    """The default parameters of ``hap_array`` (its constructor's)."""
+    return {name: p.default for name, p in inspect.signature(HapArray).parameters.items()}
+
+
+def hap_bit_products(params: dict) -> int:
+    """Bit products per cycle of a HAP array: every PE one residual bit x one 4-bit digit."""
+    return params["rows"] * params["cols"] * DIGIT_BITS
+
+
+def stripes_params(hap: dict, weight_bits: int) -> dict:
+    """The Stripes array of the same bit products per cycle as the HAP array ``hap``, with an
+    accumulator as wide as the HAP array's (the longest inner product that fits ``acc_bits``)."""
+    bit_products = hap_bit_products(hap)
+    if bit_products % (LANES * weight_bits):
+        raise ValueError(f"{bit_products} bit products per cycle is no whole number of {LANES}-lane "
+                         f"bricks of {weight_bits}-bit weights")
+    largest = (1 << (weight_bits - 1)) * ((1 << ACT_BITS) - 1)  # |weight| * activation at most
+    return {"filters": bit_products // (LANES * weight_bits), "windows": 1, "lanes": LANES,
+            "weight_bits": weight_bits, "max_precision": ACT_BITS,
+            "max_length": (1 << (hap["acc_bits"] - 1)) // largest}
+
+
+def parts() -> tuple[CostPart, ...]:
+    """The measured parts: the HAP array, its PE array, and the two Stripes arrays of equal compute."""
+    hap = hap_defaults()
+    return (
+        CostPart("hap_array", f"HAP array, {hap['rows']} x {hap['cols']} bit-serial PEs (1 bit x 4-bit digit), "
+                 "zero-point unit, tile sequencer (registered design, defaults)",
+                 component="hdl.hap.hap_array:HapArray", params=hap),
+        CostPart("hap_pe_array", "the HAP array's PEs and shift registers only (no zero-point unit, no sequencer)",
+                 component="hdl.hap.pe_array:PEArray", params=hap),
+        CostPart("stripes_w8", "Stripes-style array of equal compute, 8-bit weights",
+                 component="hdl.hap.stripes:StripesArray", params=stripes_params(hap, 8)),
+        CostPart("stripes_w4", "Stripes-style array of equal compute, 4-bit weights",
+                 component="hdl.hap.stripes:StripesArray", params=stripes_params(hap, 4)),
+    )
+
+
+#: ``name: (numerator part, denominator part)``: Stripes over HAP, whole array and compute part alone.
+RATIOS = {
+    "stripes_w8_over_hap_array": ("stripes_w8", "hap_array"),
+    "stripes_w4_over_hap_array": ("stripes_w4", "hap_array"),
+    "stripes_w8_over_hap_pe_array": ("stripes_w8", "hap_pe_array"),
+    "stripes_w4_over_hap_pe_array": ("stripes_w4", "hap_pe_array"),
+}
+
+
+def _ratio(num, den):
+    return None if num is None or not den else round(num / den, 2)
+
+
+def ratios(measured: dict) -> dict:
+    """Stripes over HAP of each measured pair: 7-series LUTs and FFs, ECP5 LUT4s (with carries), Fmax."""
+    out = {}
+    for name, (num, den) in RATIOS.items():
+        if num in measured and den in measured:
+            a, b = measured[num], measured[den]
+            out[name] = {
+                "luts": _ratio(a["xilinx"]["luts"], b["xilinx"]["luts"]),
+                "ffs": _ratio(a["xilinx"]["ffs"], b["xilinx"]["ffs"]),
+                "ecp5_lut4": _ratio(a["ecp5"]["lut4_total"], b["ecp5"]["lut4_total"]),
+                "fmax": _ratio(a["ecp5"].get("fmax_mhz"), b["ecp5"].get("fmax_mhz")),
+            }
+    return out
+
+
+def _flat(measured: dict, ratio_table: dict) -> dict:
+    flat = {}
+    for key, entry in measured.items():
+        flat.update({f"iso_{key}_luts": entry["xilinx"]["luts"], f"iso_{key}_ffs": entry["xilinx"]["ffs"],
+                     f"iso_{key}_dsps": entry["xilinx"]["dsps"], f"iso_{key}_fmax_mhz": entry["ecp5"].get("fmax_mhz")})
+    for name, values in ratio_table.items():
+        flat[f"iso_{name}_luts"] = values["luts"]
+    return flat
+
+
+def _config(chosen: tuple[CostPart, ...], complete: bool) -> dict:
+    hap = hap_defaults()
+    bit_products = hap_bit_products(hap)
+    return {
+        "equal_compute": DEFINITION,
+        "bit_products_per_cycle": bit_products,
+        "hap_array": hap,
+        "stripes": {part.key: dict(part.params) for part in chosen if part.key.startswith("stripes")},
+        "iso_512": {
+            "multipliers": ISO_MULTIPLIERS,
+            "bit_products_per_cycle": ISO_BIT_PRODUCTS,
+            "copies_of_these_arrays": ISO_BIT_PRODUCTS / bit_products,
+            "note": "the study's ISO-compute scale (512 8-bit x 8-bit multipliers) is this many copies of each "
+                    "array; not synthesized (the ratios hold if cost grows linearly with copies)",
+        },
+        "stripes_weights": "Stripes has one weight width per layer and no dual precision: stripes_w8 runs every "
+                           "channel at 8 bits; stripes_w4 is the all-4-bit variant",
+        "flows": cost.FLOWS,
+        "parts": [part.key for part in chosen],
+        "complete": complete,
+    }
+
+
+def measure(chosen: tuple[CostPart, ...], output: Path, command: str) -> dict:
+    """Every part of ``chosen`` through ``bench.cost.measure``; section ``iso_cost`` after each."""
+    tools = {**synth.tool_versions(), **package_versions("amaranth")}
+    built = [(part, *part.build()) for part in chosen]  # every constructor checked before any synthesis
+    start, measured, value = time.monotonic(), {}, None
+    with tqdm(total=len(cost.FLOWS) * len(built), desc="hap iso cost", unit="run") as bar:
+        for n, (part, component, params) in enumerate(built):
+            workdir = cost.BUILD / "hap_iso_cost" / part.key
+            measured[part.key] = cost.measure(part, component, params, workdir, bar)
+            ratio_table = ratios(measured)
+            data = {"parts": measured, "ratios": ratio_table, "seconds": round(time.monotonic() - start, 1)}
+            value = section(command=command, tools=tools, config=_config(chosen, n + 1 == len(built)), data=data,
+                            flat=_flat(measured, ratio_table))
+            write_section(output, SECTION, value)
+    return value
+
+
+def _cell(value, suffix=""):
+    return "-" if value is None else f"{value}{suffix}"
+
+
+def markdown(value: dict) -> str:
+    """The markdown tables of an ``iso_cost`` section: every part, then the ratios Stripes / HAP."""
+    data, config = value["data"], value["config"]
+    lines = [
+        "| part | parameters | 7-series LUT | FF | DSP | CARRY4 | ECP5 LUT4 + 2 CCU2C | FF | Fmax (MHz) |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for key, entry in data["parts"].items():
+        x, e = entry["xilinx"], entry["ecp5"]
+        params = ", ".join(f"{name} {v}" for name, v in entry["params"].items())
+        lines.append(f"| `{key}` | {params} | {x['luts']} | {x['ffs']} | {x['dsps']} | {x['carry']} | "
+                     f"{e['lut4_total']} | {e['ffs']} | {_cell(e.get('fmax_mhz'))} |")
+    if data["ratios"]:
+        lines += ["", "| ratio | 7-series LUT | FF | ECP5 LUT4 | Fmax |", "| --- | ---: | ---: | ---: | ---: |"]
+        for name, r in data["ratios"].items():
+            lines.append(f"| `{name}` | {_cell(r['luts'], 'x')} | {_cell(r['ffs'], 'x')} | "
+                         f"{_cell(r['ecp5_lut4'], 'x')} | {_cell(r['fmax'], 'x')} |")
+    iso = config["iso_512"]
+    lines += ["", f"Equal compute: {config['bit_products_per_cycle']} bit products per cycle. The study's "
+              f"ISO-{iso['multipliers']} scale ({iso['bit_products_per_cycle']} bit products per cycle) is "
+              f"{iso['copies_of_these_arrays']:g} copies of each array."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    every = parts()
+    keys = [part.key for part in every]
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    parser.add_argument("-o", "--output", type=Path, help="results file to update")
+    parser.add_argument("--only", nargs="+", metavar="PART", choices=keys, default=[],
+                        help=f"measure only these parts ({', '.join(keys)})")
+    parser.add_argument("--table", action="store_true", help="print the markdown tables of the results file")
+    args = parser.parse_args(argv)
+    output = args.output or (PARTIAL_OUTPUT if args.only else DEFAULT_OUTPUT)
+    if args.table:
+        try:
+            print(markdown(read_section(output, SECTION)))
+        except (OSError, KeyError, ValueError) as error:
+            print(f"error: {output}: {error}", file=sys.stderr)
+            return 1
+        return 0
+    chosen = tuple(part for part in every if not args.only or part.key in args.only)
+    value = measure(chosen, output, command_line(PROG, argv))
+    print(markdown(value))
+    print(f"wrote {output} in {value['data']['seconds']} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
