@@ -1,0 +1,116 @@
+"""WAPS calibration (golden.waps.calibrate, .network, .real): the rectified functions, the export
+against the float meaning, a short calibration on the real network, and the real layers' cache."""
+
+import pytest
+import torch
+
+from golden.waps import layer as wl
+from golden.waps.calibrate import (
+    GAMMA,
+    ZETA,
+    CalibConfig,
+    LayerResult,
+    calibrate_network,
+    channel_scales,
+    export,
+    fake_quant,
+    group_scales,
+    rectified_sigmoid,
+    rectified_softmax,
+)
+from golden.waps.network import LAYERS, record_inputs, taps
+
+
+def test_rectified_sigmoid_limits():
+    v = torch.tensor([-100.0, -3.0, 0.0, 3.0, 100.0])
+    h = rectified_sigmoid(v)
+    assert h[0] == 0 and h[-1] == 1 and h[2] == pytest.approx(0.5)
+    assert bool(((h >= 0) & (h <= 1)).all())
+    # the stretch reaches 0 and 1 at finite V: sigmoid(V) = -gamma / (zeta - gamma) gives exactly 0
+    edge = torch.logit(torch.tensor(-GAMMA / (ZETA - GAMMA), dtype=torch.float64))
+    assert float(rectified_sigmoid(edge - 1e-3)) == 0.0
+
+
+def test_rectified_softmax_shapes_and_limits():
+    r = torch.zeros(5, 3)
+    s = rectified_softmax(r)
+    assert s.shape == (5, 3)
+    assert torch.allclose(s, torch.full((5, 3), (ZETA - GAMMA) / 3 + GAMMA))
+    r = torch.tensor([[50.0, 0.0, 0.0], [0.0, 50.0, 0.0], [0.0, 0.0, 50.0]])
+    assert torch.equal(rectified_softmax(r), torch.eye(3))
+    # one-hot assignments give exactly the group scales 1, 1 - 2^-n, 1 + 2^-n
+    assert torch.equal(channel_scales(r.double(), 4), group_scales(4))
+    # uniform probabilities give the mean of the scales: 1
+    assert torch.allclose(channel_scales(torch.zeros(4, 3, dtype=torch.float64), 4), torch.ones(4, dtype=torch.float64))
+
+
+def _random_result(conv: bool, relu: bool, seed: int) -> LayerResult:
+    gen = torch.Generator().manual_seed(seed)
+    out, inp = 6, 5
+    shape = (out, inp, 3, 3) if conv else (out, inp)
+    return LayerResult(
+        name="t", codes=torch.randint(-8, 8, shape, generator=gen), s_w=torch.rand(out, generator=gen, dtype=torch.float64) * 0.1 + 0.01,
+        selects=torch.randint(0, 3, (inp,), generator=gen), gamma_z=1 + 0.1 * torch.randn(out, generator=gen, dtype=torch.float64),
+        phi_z=0.1 * torch.randn(out, generator=gen, dtype=torch.float64), bias=torch.randn(out, generator=gen, dtype=torch.float64),
+        s_x=0.07, s_out=0.05 if relu else 0.03, relu=relu, w_bits=4, a_bits=4, out_bits=4 if relu else 8, n=4,
+        stride=2 if conv else 1, padding=1 if conv else 0)
+
+
+@pytest.mark.parametrize("conv", [False, True])
+@pytest.mark.parametrize("relu", [False, True])
+def test_export_matches_fake_quant_random(conv, relu):
+    res = _random_result(conv, relu, seed=3 + 2 * conv + relu)
+    gen = torch.Generator().manual_seed(7)
+    x = torch.randint(0, 16, (16, 5, 7, 7) if conv else (64, 5), generator=gen)
+    layer = export(res)
+    y = wl.forward(layer, x)
+    diff = (y - fake_quant(res, x, floor_shift=True)).abs()
+    assert int(diff.max()) <= 1  # only the rounded multiplier and bias differ
+    assert float((diff == 0).double().mean()) > 0.99
+    # against the real scales 1 -/+ 2^-n: the floors move T by less than 2 units
+    step = float((res.s_x * res.s_w * res.gamma_z.abs() / res.s_out).max())
+    assert int((y - fake_quant(res, x)).abs().max()) <= 1 + int(2 * step + 1)
+    assert torch.equal(y, wl.reference_forward(layer, x))
+
+
+@pytest.fixture(scope="module")
+def short_calibration():
+    from golden.models import get_network
+
+    net = get_network("digits_cnn")
+    calib = net.splits["calib"][0]
+    config = CalibConfig(w_bits=2, a_bits=4, iterations=40, batch=16)
+    return net, calib, calibrate_network(net.load(), calib, config)
+
+
+def test_short_calibration_lowers_every_loss(short_calibration):
+    _, _, result = short_calibration
+    for name in LAYERS:
+        losses = result.layers[name].losses
+        assert losses["after"] < losses["before"], name
+
+
+def test_export_matches_fake_quant_real(short_calibration):
+    _, calib, result = short_calibration
+    qmodel = result.integer_model()
+    for name, tap in taps(qmodel).items():
+        res = result.layers[name]
+        x = tap.codes(record_inputs(qmodel, name, calib[:16]))
+        y = wl.forward(tap.waps, x)
+        diff = (y - fake_quant(res, x, floor_shift=True)).abs()
+        assert int(diff.max()) <= 1, name
+        assert float((diff == 0).double().mean()) > 0.99, name
+
+
+def test_calibrated_layers_api_and_cache():
+    from golden.waps.real import calibrated_layers
+
+    rows = calibrated_layers(w_bits=4, a_bits=4, iterations=20, images=2)
+    again = calibrated_layers(w_bits=4, a_bits=4, iterations=20, images=2)
+    assert [r[0] for r in rows] == list(LAYERS)
+    for (name, layer, x), (_, layer2, x2) in zip(rows, again):
+        assert isinstance(layer, wl.WapsLayer)
+        assert torch.equal(layer.weight, layer2.weight) and torch.equal(x, x2)
+        assert x.dtype == torch.int64 and x.shape[0] == 2 and x.shape[1] == layer.inputs
+        assert len(layer.group_sizes) <= 3 and len(set(layer.group_selects)) == len(layer.group_selects)
+        wl.forward(layer, x)  # the codes are valid inputs of the layer
