@@ -12,13 +12,14 @@ from golden.waps.calibrate import (
     LayerResult,
     calibrate_network,
     channel_scales,
-    export,
+    export_grouped,
     fake_quant,
     group_scales,
     rectified_sigmoid,
     rectified_softmax,
 )
-from golden.waps.network import LAYERS, record_inputs, taps
+from golden.waps.network import LAYERS, act_codes, record_inputs, taps
+from golden.waps.permute import permute_network, stream_order
 
 
 def test_rectified_sigmoid_limits():
@@ -62,15 +63,17 @@ def test_export_matches_fake_quant_random(conv, relu):
     res = _random_result(conv, relu, seed=3 + 2 * conv + relu)
     gen = torch.Generator().manual_seed(7)
     x = torch.randint(0, 16, (16, 5, 7, 7) if conv else (64, 5), generator=gen)
-    layer = export(res)
-    y = wl.forward(layer, x)
+    layer, order = export_grouped(res)
+    assert len(layer.group_sizes) <= 3
+    x_read = x[:, order]
+    y = wl.forward(layer, x_read)
     diff = (y - fake_quant(res, x, floor_shift=True)).abs()
     assert int(diff.max()) <= 1  # only the rounded multiplier and bias differ
     assert float((diff == 0).double().mean()) > 0.99
     # against the real scales 1 -/+ 2^-n: the floors move T by less than 2 units
     step = float((res.s_x * res.s_w * res.gamma_z.abs() / res.s_out).max())
     assert int((y - fake_quant(res, x)).abs().max()) <= 1 + int(2 * step + 1)
-    assert torch.equal(y, wl.reference_forward(layer, x))
+    assert torch.equal(y, wl.reference_forward(layer, x_read))
 
 
 @pytest.fixture(scope="module")
@@ -95,8 +98,9 @@ def test_export_matches_fake_quant_real(short_calibration):
     qmodel = result.integer_model()
     for name, tap in taps(qmodel).items():
         res = result.layers[name]
-        x = tap.codes(record_inputs(qmodel, name, calib[:16]))
-        y = wl.forward(tap.waps, x)
+        x = act_codes(record_inputs(qmodel, name, calib[:16]), res.s_x, res.a_bits)
+        assert torch.equal(tap.codes(record_inputs(qmodel, name, calib[:16])), x[:, tap.in_order])
+        y = wl.forward(tap.waps, x[:, tap.in_order])
         diff = (y - fake_quant(res, x, floor_shift=True)).abs()
         assert int(diff.max()) <= 1, name
         assert float((diff == 0).double().mean()) > 0.99, name
@@ -114,3 +118,29 @@ def test_calibrated_layers_api_and_cache():
         assert x.dtype == torch.int64 and x.shape[0] == 2 and x.shape[1] == layer.inputs
         assert len(layer.group_sizes) <= 3 and len(set(layer.group_selects)) == len(layer.group_selects)
         wl.forward(layer, x)  # the codes are valid inputs of the layer
+
+
+def test_permutation_keeps_the_network(short_calibration):
+    net, calib, result = short_calibration
+    permuted, orders = permute_network(result)
+    images = net.splits["test"][0][:64]
+    with torch.no_grad():
+        before, after = result.model(images), permuted.model(images)
+        assert torch.allclose(before, after, atol=1e-5)  # float: only the summation order changes
+        int_before, int_after = result.integer_model()(images), permuted.integer_model()(images)
+    assert torch.equal(int_before, int_after)  # integers: exactly the same network
+    assert any(not torch.equal(o, torch.arange(len(o))) for o in orders.values())
+    # after the permutation the first reader of every tensor reads it in order, groups contiguous
+    qtaps = taps(permuted.integer_model())
+    for name in ("block1.a.conv", "block1.b.conv", "block2.a.conv", "block2.b.conv"):
+        assert torch.equal(qtaps[name].in_order, torch.arange(qtaps[name].waps.inputs)), name
+        assert list(qtaps[name].waps.group_selects) == sorted(set(qtaps[name].waps.group_selects)), name
+
+
+def test_stream_order_snake():
+    first = torch.tensor([2, 0, 1, 0, 2, 1, 0])
+    second = torch.tensor([0, 1, 2, 0, 1, 0, 2])
+    order = stream_order([first, second])
+    assert first[order].tolist() == [0, 0, 0, 1, 1, 2, 2]
+    # inside the first reader's groups the second reader's selects ascend, descend, ascend
+    assert second[order].tolist() == [0, 1, 2, 2, 0, 0, 1]

@@ -43,7 +43,7 @@ from .network import FEEDS, LAYERS, RELU, act_codes, act_scale, record_inputs, t
 __all__ = [
     "ZETA", "GAMMA", "MULT_BITS", "OUT_BITS", "CalibConfig", "LayerResult",
     "rectified_sigmoid", "rectified_softmax", "channel_scales", "group_scales", "weight_scales",
-    "calibrate_layer", "fake_quant", "export", "calibrate_network", "NetworkResult",
+    "calibrate_layer", "fake_quant", "export", "export_grouped", "calibrate_network", "NetworkResult",
 ]
 
 ZETA, GAMMA = 1.1, -0.1
@@ -193,19 +193,17 @@ def fake_quant(result: LayerResult, x_codes: torch.Tensor, quantize_output: bool
     ``s_x s_w`` plus ``b + phi_z``, ReLU when the layer has one; with ``quantize_output`` the output
     codes ``clamp(floor(z / s_out + 1/2), lo, hi)`` (round half up, as the export's rounding constant).
 
-    ``floor_shift``: scale each group's (each run of equal selects, as :func:`export` groups them)
-    integer partial sum ``S`` as the hardware does (``S - floor(S /
+    ``floor_shift``: scale the integer partial sum ``S`` of each select's channels (the groups of
+    :func:`export_grouped`) as the hardware does (``S - floor(S /
     2^n)``, ``S + floor(S / 2^n)``; every value an exact integer in float64) instead of by the real
     ``1 -/+ 2^-n``; the export then differs only by its rounded multiplier and bias."""
     w_codes = result.codes.double()
     x = x_codes.double()
     if floor_shift:
-        total, first = 0, 0
-        for size, sel in zip(*_runs(result.selects)):  # the export's groups: runs of equal selects
-            mask = torch.zeros(result.selects.shape[0], dtype=torch.float64)
-            mask[first:first + size] = 1
-            first += size
-            partial = _layer_out(x * _per_channel(mask, x), w_codes, result.stride, result.padding)
+        total = 0
+        for sel in range(3):  # one partial sum per select, as export_grouped groups the channels
+            mask = _per_channel((result.selects == sel).double(), x)
+            partial = _layer_out(x * mask, w_codes, result.stride, result.padding)
             shifted = torch.floor(partial / 2.0**result.n)
             total = total + (partial, partial - shifted, partial + shifted)[sel]
     else:
@@ -250,6 +248,16 @@ def export(result: LayerResult) -> WapsLayer:
                      multiplier=multiplier, bias=bias, shift=shift, relu=result.relu,
                      w_bits=result.w_bits, a_bits=result.a_bits, out_bits=result.out_bits,
                      stride=result.stride, padding=result.padding)
+
+
+def export_grouped(result: LayerResult) -> tuple[WapsLayer, torch.Tensor]:
+    """The integer layer reading its input channels in group order: ``(layer, order)`` with ``order``
+    the stable sort of the channels by select (the identity once the network is permuted for this
+    layer); the layer's weight columns are in that order and its input is ``x[:, order]``. Every
+    select is then one contiguous group (at most 3), so ``T`` sums each select's channels exactly
+    once, whatever the network's channel order."""
+    order = torch.sort(result.selects, stable=True).indices
+    return export(replace(result, codes=result.codes[:, order].contiguous(), selects=result.selects[order])), order
 
 
 def _loss(z: torch.Tensor, target: torch.Tensor, relu: bool) -> torch.Tensor:
@@ -350,7 +358,8 @@ class NetworkResult:
         qmodel = tapped(self.model)
         for name, tap in taps(qmodel).items():
             res = self.layers[name]
-            tap.waps, tap.s_x, tap.s_out = export(res), res.s_x, res.s_out
+            tap.waps, tap.in_order = export_grouped(res)
+            tap.s_x, tap.s_out = res.s_x, res.s_out
         return qmodel
 
 
@@ -391,7 +400,8 @@ def calibrate_network(model: nn.Module, images: torch.Tensor, config: CalibConfi
             res = calibrate_layer(layer, name, x_codes, target, s_x=s_x[name], s_out=s_out, out_bits=out_bits,
                                   config=config, progress=bar)
             results[name] = res
-            qtaps[name].waps, qtaps[name].s_x, qtaps[name].s_out = export(res), res.s_x, res.s_out
+            qtaps[name].waps, qtaps[name].in_order = export_grouped(res)
+            qtaps[name].s_x, qtaps[name].s_out = res.s_x, res.s_out
     finally:
         torch.set_num_threads(threads)
         if bar is not None:

@@ -3,7 +3,8 @@ network whose layers can run as exported integer :class:`~golden.waps.layer.Waps
 
 Every ``Conv2d``/``Linear`` of the batch-norm-folded network is replaced by a :class:`TapLayer`. A tap
 computes in float (and may record its input) until it is given a ``WapsLayer``; then it quantizes its
-input to unsigned ``a_bits`` codes with its input scale ``s_x``, runs the exact integer layer
+input to unsigned ``a_bits`` codes with its input scale ``s_x``, reads its channels in ``in_order``
+(group order, see :func:`golden.waps.calibrate.export_grouped`), runs the exact integer layer
 (:func:`golden.waps.layer.forward`) and returns the output codes times ``s_out``. What lies between
 layers (the residual additions, the ReLU after them, the average pool) stays float32: it only moves
 codes from one layer to the next, and where a ReLU layer feeds the next layer directly its output
@@ -76,11 +77,14 @@ class TapLayer(nn.Module):
         self.waps: WapsLayer | None = None
         self.s_x: float | None = None
         self.s_out: float | None = None
+        self.in_order: torch.Tensor | None = None
         self.record: list | None = None
 
     def codes(self, x: torch.Tensor) -> torch.Tensor:
-        """The input codes this layer computes on (needs :attr:`waps` and :attr:`s_x`)."""
-        return act_codes(x, self.s_x, self.waps.a_bits)
+        """The input codes this layer computes on (needs :attr:`waps` and :attr:`s_x`), its input
+        channels in :attr:`in_order` (the order the integer layer reads them) when set."""
+        codes = act_codes(x, self.s_x, self.waps.a_bits)
+        return codes if self.in_order is None else codes[:, self.in_order].contiguous()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.record is not None:

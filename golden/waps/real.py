@@ -2,11 +2,14 @@
 
 ``calibrated_layers("digits_cnn", w_bits=4, a_bits=4)`` calibrates ``digits_cnn`` with WAPS
 (:func:`golden.waps.calibrate.calibrate_network` on the 128-image calibration split), exports every
-layer to a :class:`~golden.waps.layer.WapsLayer` and returns, per layer in network order,
+layer to a :class:`~golden.waps.layer.WapsLayer` after the channel permutation of
+:mod:`golden.waps.permute` and returns, per layer in network order,
 ``(name, layer, x)`` with ``x`` the layer's real input codes (int64) on the first ``images``
 calibration images, computed by the integer network itself (every earlier layer exported). Each
-layer's input channels are ordered so that its groups are contiguous (the input codes in the same
-order), so ``golden.waps.layer.forward(layer, x)`` is what the layer computes in the network.
+layer's input channels are in the order it reads them, one contiguous group per select (the
+network's channel order; for ``down.conv`` and ``fc``, which read a residual stream ordered for an
+earlier layer, their own group order), the input codes in the same order, so
+``golden.waps.layer.forward(layer, x)`` is what the layer computes in the network.
 
 The result is cached under ``build/waps/`` (one file per set of arguments, torch tensors and plain
 fields, no pickled classes), so a test gets the layers in about a second after the first call.
@@ -22,16 +25,17 @@ from pathlib import Path
 
 import torch
 
-from .calibrate import CalibConfig, calibrate_network, export
+from .calibrate import CalibConfig, calibrate_network
 from .layer import WapsLayer
 from .network import LAYERS, record_inputs, taps
+from .permute import permute_network
 
 __all__ = ["calibrated_layers", "CACHE", "DEFAULT_ITERATIONS", "cache_path"]
 
 REPO = Path(__file__).resolve().parents[2]
 CACHE = REPO / "build" / "waps"
 DEFAULT_ITERATIONS = 300
-VERSION = 1
+VERSION = 2
 _FIELDS = ("group_sizes", "group_selects", "n", "shift", "relu", "w_bits", "a_bits", "out_bits", "stride", "padding")
 
 
@@ -60,18 +64,6 @@ def _from_blob(blob: list[dict]):
     return rows
 
 
-def _local_order(layer: WapsLayer, selects: torch.Tensor, x: torch.Tensor):
-    """The layer with its input channels sorted by select (stable), and ``x`` in the same order."""
-    order = torch.sort(selects, stable=True).indices
-    from .calibrate import _runs
-
-    sizes, sels = _runs(selects[order])
-    fields = {k: getattr(layer, k) for k in _FIELDS}
-    fields.update(group_sizes=sizes, group_selects=sels)
-    return WapsLayer(weight=layer.weight[:, order].contiguous(), multiplier=layer.multiplier, bias=layer.bias,
-                     **fields), x[:, order].contiguous()
-
-
 def calibrated_layers(model: str = "digits_cnn", *, w_bits: int = 4, a_bits: int = 4,
                       iterations: int = DEFAULT_ITERATIONS, images: int = 4, rounding: bool = True,
                       groups: bool = True, affine: bool = True, first_last_bits: int | None = None,
@@ -98,14 +90,11 @@ def calibrated_layers(model: str = "digits_cnn", *, w_bits: int = 4, a_bits: int
 
         net = get_network(model)
         calib = net.splits["calib"][0]
-        result = calibrate_network(net.load(), calib, config, progress=progress)
+        result, _ = permute_network(calibrate_network(net.load(), calib, config, progress=progress))
         qmodel = result.integer_model()
         qtaps = taps(qmodel)
-        rows = []
-        for name in LAYERS:
-            tap = qtaps[name]
-            x = tap.codes(record_inputs(qmodel, name, calib[:images]))
-            rows.append((name, *_local_order(export(result.layers[name]), result.layers[name].selects, x)))
+        rows = [(name, qtaps[name].waps, qtaps[name].codes(record_inputs(qmodel, name, calib[:images])))
+                for name in LAYERS]
         partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         torch.save(_to_blob(rows), partial)
         partial.replace(path)
