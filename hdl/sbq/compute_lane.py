@@ -6,11 +6,11 @@ from amaranth.lib.wiring import In, Out
 
 from ..params import integer
 from .term_encoder import TermEncoder
-from .term_generator import ACT_BITS, TermGenerator, check_lane_params
-from .term_multiplier import TermMultiplier
+from .term_generator import ACT_BITS, PairLayout, TermGenerator, check_lane_params
+from .term_multiplier import PRODUCT_WIDTH, TermMultiplier
 from .term_queue import TermQueue
 
-__all__ = ["ComputeLane", "MAX_PRODUCT_SUM", "sum_width", "mult_layout"]
+__all__ = ["ComputeLane", "MAX_PRODUCT_SUM", "sum_width", "mult_layout", "lane_latency"]
 
 #: Largest ``|sum|`` of any subset of the term products of one int8 x int``wbits`` multiplication
 #: (the most positive or most negative subset; e.g. int8: -65 * -65 = (-128 + 63) * (-128 + 63) with
@@ -29,6 +29,17 @@ def mult_layout(wbits: int) -> data.StructLayout:
     return data.StructLayout({"a": signed(ACT_BITS), "w": signed(wbits), "last": 1})
 
 
+#: Cycles from the end of a multiplication's compute window to its product in the accumulator: the
+#: selected pair is registered (stage M), then its product (stage P), then it is added (stage A).
+PRODUCT_STAGES = 2
+
+
+def lane_latency(budget: int) -> int:
+    """Cycles from the transfer of an inner product's last multiplication to its ``result.valid``
+    when nothing holds: windows E, S1, S2 and C of ``B`` cycles, stages M and P, and the bank write."""
+    return 4 * budget + PRODUCT_STAGES + 1
+
+
 class ComputeLane(wiring.Component):
     """One SBQ compute lane (SBQ paper, section III-B and Fig. 5b): ``B`` cycles per multiplication, sustained.
 
@@ -45,15 +56,21 @@ class ComputeLane(wiring.Component):
       per inner product, from a 2-bank (ping-pong) output register; popping never waits for ``hold``.
     * ``hold``: in, freeze the lane this cycle (the IPU ties it to the OR of all lanes' ``stall``
       so that lanes stay in lock-step; tie to 0 for a lone lane).
-    * ``stall``: out, the lane cannot finish its window this cycle: it would write a third result
-      while both output banks are full. The lane freezes itself on it too.
+    * ``stall``: out, the lane cannot add this cycle's product: it would write a third result while
+      both output banks are full. The lane freezes itself on it too. It comes from two registers
+      (the bank count and the stage-A end flag) through one gate.
 
-    Pipeline: a multiplication accepted at the end of window ``k`` is split in window ``k + 1`` and
-    computed in window ``k + 2`` (cycle ``t``: pair of rank ``t``, else a queue pop; pushes of
-    ranks ``B..B+C-1`` in cycles ``0..C-1``); its result is in the output register one cycle after
-    that window, i.e. ``2B + 1`` cycles after the transfer of the last multiplication. All queue
-    operations of a multiplication lie inside its own window, so pushes and pops happen in exactly
-    the order of the sequential model. The queue is cleared at the end of each inner product.
+    Pipeline (every register moves only when the lane runs, ``~hold & ~stall``): a multiplication
+    accepted at the end of window ``k`` is held raw in window ``k + 1`` (stage E: the term encoders
+    and the pair-key table work on it), split in window ``k + 2`` (S1: ranks ``0..B-1``), its
+    compensation pairs are selected in window ``k + 3`` (S2: ranks ``B..B+C-1``), and it is computed
+    in window ``k + 4`` (stage C, cycle ``t``: pair of rank ``t``, else a queue pop; pushes of ranks
+    ``B..B+C-1`` in cycles ``0..C-1``). The selected pair is registered (M), its product is registered
+    (P) and added to the accumulator (A); the sum of an inner product is in the output register
+    :func:`lane_latency` ``= 4B + 3`` cycles after the transfer of its last multiplication. All queue
+    operations of a multiplication lie inside its own stage-C window, so pushes and pops happen in
+    exactly the order of the sequential model. The queue is cleared at the end of each inner product.
+    Throughput: one multiplication every ``B`` cycles.
     """
 
     def __init__(self, *, budget: int = 4, comp: int = 4, depth: int = 4, wbits: int = 4, max_mults: int = 65535):
@@ -82,26 +99,35 @@ class ComputeLane(wiring.Component):
         run = Signal()
         m.d.comb += window_end.eq(cycle == B - 1)
 
-        # Stage S (being split) and stage C (being computed): valid and end-of-inner-product flags.
-        s_valid, s_last, c_valid, c_last = Signal(), Signal(), Signal(), Signal()
+        # Per window stage (E: raw operands, S1, S2, C): a multiplication is there, and it ends an inner product.
+        stages = ["e", "s1", "s2", "c"]
+        valid = {name: Signal(name=f"{name}_valid") for name in stages}
+        last = {name: Signal(name=f"{name}_last") for name in stages}
+        c_valid, c_last = valid["c"], last["c"]
+        e_mult = Signal(mult_layout(self.wbits), name="e_mult")
 
         # Ping-pong output register.
         banks = [Signal(signed(self.width), name=f"bank{i}") for i in range(2)]
         w_bank, r_bank = Signal(), Signal()
         count = Signal(range(3))
 
-        finishing = Signal()  # this cycle ends the window of an inner product's last multiplication
+        # Stages M, P, A after the compute window: the pair, its product, its sum.
+        m_pair, m_valid = Signal(PairLayout, name="m_pair"), Signal(name="m_valid")
+        p_product = Signal(signed(PRODUCT_WIDTH), name="p_product")
+        m_finishing, a_finishing = Signal(name="m_finishing"), Signal(name="a_finishing")
+
+        finishing = Signal()  # this cycle ends the compute window of an inner product's last multiplication
         m.d.comb += [
             finishing.eq(window_end & c_valid & c_last),
-            self.stall.eq(finishing & (count == 2)),
+            self.stall.eq(a_finishing & (count == 2)),
             run.eq(~self.hold & ~self.stall),
         ]
 
-        m.d.comb += [enc_a.x.eq(self.mult.payload.a), enc_w.x.eq(self.mult.payload.w)]
+        m.d.comb += [enc_a.x.eq(e_mult.a), enc_w.x.eq(e_mult.w)]
         for enc, port in ((enc_a, gen.a), (enc_w, gen.w)):
             m.d.comb += [port.mag.eq(enc.mag), port.off.eq(enc.off), port.neg.eq(enc.neg), port.valid.eq(enc.valid)]
         m.d.comb += [
-            gen.load.eq(self.mult.valid),
+            gen.load.eq(valid["e"]),
             gen.cycle.eq(cycle),
             gen.en.eq(run),
             self.mult.ready.eq(run & window_end),
@@ -110,12 +136,10 @@ class ComputeLane(wiring.Component):
         with m.If(run):
             m.d.sync += cycle.eq(Mux(window_end, 0, cycle + 1))
             with m.If(window_end):
-                m.d.sync += [
-                    s_valid.eq(self.mult.valid),
-                    s_last.eq(self.mult.payload.last),
-                    c_valid.eq(s_valid),
-                    c_last.eq(s_last),
-                ]
+                m.d.sync += [valid["e"].eq(self.mult.valid), last["e"].eq(self.mult.payload.last),
+                             e_mult.eq(self.mult.payload)]
+                for earlier, later in zip(stages, stages[1:]):
+                    m.d.sync += [valid[later].eq(valid[earlier]), last[later].eq(last[earlier])]
 
         # Compute: the significant pair of this cycle, else the oldest queued pair.
         active = run & c_valid
@@ -126,16 +150,22 @@ class ComputeLane(wiring.Component):
             queue.w_en.eq(active & gen.queued_valid),
             queue.w_data.eq(gen.queued),
             queue.clear.eq(run & finishing),
-            mul.valid.eq(active & (gen.sig_valid | popping)),
+            mul.pair.eq(m_pair),
+            mul.valid.eq(m_valid),
         ]
-        # Mux expressions rather than comb m.If: Icarus evaluates them from time 0.
-        m.d.comb += mul.pair.eq(Mux(gen.sig_valid, Value.cast(gen.sig), Value.cast(queue.r_data)))
-
         acc = Signal(signed(self.width))
         total = Signal(signed(self.width))
-        m.d.comb += total.eq(acc + mul.product)
-        with m.If(active):
-            with m.If(finishing):
+        m.d.comb += total.eq(acc + p_product)
+        with m.If(run):
+            # Mux expressions rather than comb m.If: Icarus evaluates them from time 0.
+            m.d.sync += [
+                m_pair.eq(Mux(gen.sig_valid, Value.cast(gen.sig), Value.cast(queue.r_data))),
+                m_valid.eq(active & (gen.sig_valid | popping)),
+                m_finishing.eq(active & finishing),
+                p_product.eq(mul.product),
+                a_finishing.eq(m_finishing),
+            ]
+            with m.If(a_finishing):
                 m.d.sync += acc.eq(0)
                 with m.If(w_bank):
                     m.d.sync += banks[1].eq(total)
@@ -145,7 +175,7 @@ class ComputeLane(wiring.Component):
             with m.Else():
                 m.d.sync += acc.eq(total)
 
-        written = active & finishing
+        written = run & a_finishing
         read = self.result.valid & self.result.ready
         m.d.comb += [
             self.result.valid.eq(count != 0),

@@ -43,7 +43,7 @@ class InnerProductUnit(wiring.Component):
     with no bubble between inner products, as long as ``result`` is ready and every inner product
     spans ``N`` transfers with ``2 * B * N > lanes`` (otherwise the lanes pause until the
     aggregation has read the ping-pong bank they would overwrite). Latency from the last transfer
-    of an inner product to its result: ``2B + 1 + lanes`` cycles.
+    of an inner product to its result: ``4B + 3 + lanes`` cycles (:func:`lane_latency` ``+ lanes``).
 
     Aggregation: each lane writes its sum into one bank of its ping-pong output register; a wave
     then runs down the chain, stage ``i`` adding lane ``i``'s bank one cycle after stage ``i - 1``,
@@ -79,9 +79,8 @@ class InnerProductUnit(wiring.Component):
         # Command: remaining elements of the current inner product.
         have_cmd = Signal()
         left = Signal(LENGTH_BITS)
+        # The lanes run in lock-step (same windows, same hold), so lane 0's ready is every lane's.
         lanes_ready = lanes[0].mult.ready
-        for lane in lanes[1:]:
-            lanes_ready = lanes_ready & lane.mult.ready
         go = Signal()
         accept = Signal()
         final = Signal()  # this transfer ends the inner product

@@ -6,7 +6,7 @@ import random
 import cocotb
 from amaranth.hdl import signed
 
-from hdl.sbq.compute_lane import mult_layout, sum_width
+from hdl.sbq.compute_lane import PRODUCT_STAGES, lane_latency, mult_layout, sum_width
 from sim.harness import bench_params, record_figures
 from sim.sbq.cases import HAND_WRITTEN_FIFO, expected, heaviest, lane_corner_cases, lane_model, random_vector, with_count
 from sim.streams import Scoreboard, Testbench, random_pauses
@@ -126,10 +126,12 @@ async def throughput(dut):
     per_mult = (cycles[-1] - cycles[0]) / (len(cycles) - 1)
     dut._log.info("cycles between multiplications: %s (budget %d), %.3f on average", gaps, p["budget"], per_mult)
     assert gaps == [p["budget"]], f"expected one multiplication every {p['budget']} cycles, gaps {gaps}"
-    # Latency: the result is on the output 2B + 1 cycles after the last multiplication's transfer.
+    # Latency: the result is on the output 4B + 3 cycles after the last multiplication's transfer.
     ends = [sum(len(a) for _, a, _ in products[: k + 1]) - 1 for k in range(len(products))]
     latency = sorted({t.cycle - cycles[end] for t, end in zip(lane.scoreboard.matched, ends)})
-    assert latency == [2 * p["budget"] + 1], f"latency {latency}, expected {2 * p['budget'] + 1} cycles"
+    want = lane_latency(p["budget"])
+    assert want == 4 * p["budget"] + 3
+    assert latency == [want], f"latency {latency}, expected {want} cycles"
     record_figures("throughput", "sbq_lane", p, {"multiplications": len(cycles), "cycles_per_multiplication": per_mult,
                                                  "latency_last_transfer_to_result": latency})
 
@@ -146,9 +148,9 @@ def _queue_then_pop_last(budget: int, comp: int, wbits: int, rng: random.Random)
 @cocotb.test()
 async def result_backpressure_stall(dut):
     """``result.ready`` low long enough for a third result: the lane fills both banks, stalls (``stall``
-    high, no multiplication taken) in the last cycle of the third inner product (a spare cycle that
-    pops a non-empty queue), holds there without overwriting a bank, and gives all results in order
-    once ``ready`` returns."""
+    high, no multiplication taken) when the third inner product's last product (from a spare cycle
+    that popped a non-empty queue) would be added, holds there without overwriting a bank, and gives
+    all results in order once ``ready`` returns."""
     lane = await LaneBench(dut, seed=15).start()
     p, budget = lane.params, lane.params["budget"]
     rng = random.Random(16)
@@ -157,8 +159,11 @@ async def result_backpressure_stall(dut):
         lane.send(f"behind a stopped result {k}", *_queue_then_pop_last(budget, p["comp"], p["wbits"], rng))
     await lane.tb.until(lambda: int(dut.stall.value) == 1, 40 * budget, "stall with both banks full")
     await lane.tb.cycles(2)
-    taken = lane.mults.count()  # the third inner product and the next multiplication (in stage S)
-    assert taken == 10, f"{taken} multiplications taken before the stall, expected 3 inner products and 1"
+    # Taken: 3 inner products of 3, the 4 behind the third one's last (stages S2, S1, E and the one
+    # accepted at the end of its compute window), and when B = 1 the one accepted while its last
+    # product went through stages M and P (the stall comes PRODUCT_STAGES cycles after that window).
+    taken, want = lane.mults.count(), 9 + 4 + (PRODUCT_STAGES - 1) // budget
+    assert taken == want, f"{taken} multiplications taken before the stall, expected {want}"
     for _ in range(6 * budget):  # it stays stalled, takes nothing and gives nothing
         await lane.tb.cycles(1)
         assert int(dut.stall.value) == 1 and lane.mults.count() == taken and int(dut.mult__ready.value) == 0
@@ -170,9 +175,10 @@ async def result_backpressure_stall(dut):
 
 @cocotb.test()
 async def hold_in_last_window(dut):
-    """``hold`` for one cycle at every cycle of an inner product's last window (its last cycle
-    included, where a spare cycle pops a non-empty queue) and one cycle after it: exact, and the
-    result exactly one cycle later than ``2B + 1`` after the last multiplication."""
+    """``hold`` for one cycle at every cycle of an inner product's last compute window (its last cycle
+    included, where a spare cycle pops a non-empty queue), at each of the ``PRODUCT_STAGES`` cycles
+    after it (the last one writes the bank) and one cycle later: exact, and the result exactly one
+    cycle later than ``4B + 3`` after the last multiplication (on time for the hold after the bank write)."""
     lane = await LaneBench(dut, seed=17).start()
     p, budget = lane.params, lane.params["budget"]
     rng = random.Random(18)
@@ -180,13 +186,13 @@ async def hold_in_last_window(dut):
     before, popped = lane_model(a, w, budget, p["comp"], p["depth"])[1][-1]
     assert not p["comp"] or (before > 0 and popped > 0), "the last window must pop a non-empty queue"
     tb = lane.tb
-    for delay in range(-budget + 1, 2):  # 0: the last cycle of the window (it ends the inner product)
+    for delay in range(-budget + 1, PRODUCT_STAGES + 2):  # 0: the last cycle of the compute window
         lane.mults.clear()
         start = len(lane.scoreboard.matched)
         lane.send(f"hold at {delay:+d}", a, w)
         await tb.until(lambda: lane.mults.count() == len(a), 40 * budget, "the inner product's multiplications")
         last = [lane.mults.recv_nowait().cycle for _ in range(len(a))][-1]
-        hold_edge = last + 2 * budget + delay  # the cycle before this edge is held
+        hold_edge = last + 4 * budget + delay  # the cycle before this edge is held
         assert tb.cycle() < hold_edge, "too late to place the hold"
         if hold_edge - 1 > tb.cycle():
             await tb.cycles(hold_edge - 1 - tb.cycle())
@@ -195,6 +201,6 @@ async def hold_in_last_window(dut):
         dut.hold.value = 0
         await lane.scoreboard.wait(10 * budget)
         got = lane.scoreboard.matched[start].cycle - last
-        want = 2 * budget + 1 + (delay <= 0)  # a hold after the bank write delays nothing
+        want = lane_latency(budget) + (delay <= PRODUCT_STAGES)  # a hold after the bank write delays nothing
         assert got == want, f"hold {delay:+d} cycles from the window's end: latency {got}, expected {want}"
     await lane.scoreboard.finish(idle_cycles=4 * budget)

@@ -10,7 +10,7 @@ import random
 import cocotb
 from amaranth.hdl import signed
 
-from hdl.sbq.compute_lane import sum_width
+from hdl.sbq.compute_lane import lane_latency, sum_width
 from hdl.sbq.inner_product_unit import MAX_LENGTH, data_layout
 from sim.harness import bench_params, record_figures
 from sim.sbq.cases import (HAND_WRITTEN_FIFO, expected, heaviest, lane_corner_cases, random_vector, weight_range,
@@ -20,8 +20,10 @@ from sim.streams import Scoreboard, Testbench, random_pauses
 
 def latency_cycles(budget: int, lanes: int) -> int:
     """Cycles from the last ``data`` transfer of an inner product to its ``result`` transfer, when
-    nothing stalls: ``2B + 1`` through a lane, then one cycle per stage of the aggregation chain."""
-    return 2 * budget + 1 + lanes
+    nothing stalls: ``4B + 3`` through a lane (:func:`lane_latency`), then one cycle per stage of the
+    aggregation chain."""
+    assert lane_latency(budget) == 4 * budget + 3
+    return 4 * budget + 3 + lanes
 
 
 class IPUBench:

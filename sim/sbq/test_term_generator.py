@@ -8,7 +8,7 @@ import pytest
 
 from golden.sbq import encode_value, rank_pairs
 from hdl.sbq import TermGenerator
-from hdl.sbq.term_generator import PairLayout, terms_layout
+from hdl.sbq.term_generator import WINDOWS, PairLayout, terms_layout
 from sim.unit import simulate
 
 ACT_SLOTS = 4
@@ -51,10 +51,10 @@ def test_ranks_of_every_multiplication(budget, comp, wbits):
     wrong = []
 
     async def bench(ctx):
-        # Window k loads multiplication k at its end; its pairs come out in window k + 2.
-        schedule = operands + [None, None]
+        # Window k loads multiplication k at its end; its pairs come out in window k + WINDOWS (3).
+        schedule = operands + [None] * WINDOWS
         for k, operand in enumerate(schedule):
-            current = schedule[k - 2] if k >= 2 else None
+            current = schedule[k - WINDOWS] if k >= WINDOWS else None
             ranked = _ranked(*current) if current is not None else []
             for t in range(budget):
                 while True:

@@ -1,0 +1,75 @@
+"""The SBQ lane and inner product unit before the pipelined lane: their cost as committed at 2bf9cad.
+
+    python -m bench.sbq.pipeline_history [-o docs/results/sbq.json] [--commit 2bf9cad]
+
+Reads section ``cost`` of ``docs/results/sbq.json`` as it was at ``commit`` (``git show``), the last
+measurement of the single-cycle lane (``python -m bench.cost sbq``), and writes section
+``cost_before_pipeline``: LUTs, FFs and Fmax of the parts ``lane`` and ``ipu`` (7-series and ECP5),
+with nextpnr's critical path, so that ``docs/sbq.md`` can show before and after side by side from
+files alone. Nothing is synthesized.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from qaccel.results import command_line, section, write_section
+
+PROG = "python -m bench.sbq.pipeline_history"
+SECTION = "cost_before_pipeline"
+REPO = Path(__file__).resolve().parents[2]
+RESULTS = REPO / "docs" / "results" / "sbq.json"
+#: The last commit whose ``cost`` section measured the single-cycle lane (one combinational cycle from
+#: the compute selector's pointers to the accumulator).
+BEFORE = "2bf9cad"
+PARTS = ("lane", "ipu")
+
+
+def before_figures(cost: dict) -> dict:
+    """``{part: {params, xilinx: {luts, ffs}, ecp5: {luts, lut4_total, ffs, fmax_mhz, critical_path}}}``."""
+    parts = cost["data"]["parts"]
+    figures = {}
+    for name in PARTS:
+        part = parts[name]
+        figures[name] = {
+            "params": part["params"],
+            "xilinx": {key: part["xilinx"][key] for key in ("luts", "ffs")},
+            "ecp5": {key: part["ecp5"][key] for key in ("luts", "lut4_total", "ffs", "fmax_mhz", "critical_path")},
+        }
+    return figures
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    ap = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
+    ap.add_argument("-o", "--output", type=Path, default=RESULTS, help="results file to update")
+    ap.add_argument("--commit", default=BEFORE, help=f"commit to read the cost section from (default {BEFORE})")
+    args = ap.parse_args(argv)
+    shown = subprocess.run(["git", "show", f"{args.commit}:docs/results/sbq.json"], cwd=REPO,
+                           capture_output=True, text=True)
+    if shown.returncode != 0:
+        print(f"error: git show {args.commit}:docs/results/sbq.json: {shown.stderr.strip()}", file=sys.stderr)
+        return 2
+    cost = json.loads(shown.stdout)["cost"]
+    full = subprocess.run(["git", "rev-parse", args.commit], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    figures = before_figures(cost)
+    value = section(
+        command=command_line(PROG, argv),
+        tools=cost["tools"],
+        config={"commit": full, "measured_by": cost["command"], "flows": cost["config"]["flows"]},
+        data={"parts": figures},
+    )
+    write_section(args.output, SECTION, value)
+    for name, part in figures.items():
+        print(f"{name}: {part['xilinx']['luts']} 7-series LUT, {part['ecp5']['luts']} LUT4, "
+              f"{part['ecp5']['ffs']} FF, {part['ecp5']['fmax_mhz']} MHz (commit {full[:7]})")
+    print(f"wrote section {SECTION} of {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
