@@ -29,7 +29,6 @@ __all__ = ["dot_matrix"]
 
 KERNEL_SOURCE = Path(__file__).with_name("kernel.c")
 BUILD_DIR = Path(__file__).resolve().parents[2] / "build" / "golden"
-KERNEL_MAX_DEPTH = 64  # MAX_DEPTH of kernel.c: its queue lives on the stack
 
 
 @lru_cache(maxsize=1)
@@ -62,23 +61,75 @@ def _kernel():
             return None
         partial.replace(library)
     lib = ctypes.CDLL(str(library))
-    lib.sbq_dot_matrix.restype = None
-    lib.sbq_dot_matrix.argtypes = [ctypes.c_void_p] * 2 + [ctypes.c_int64] * 6 + [ctypes.c_void_p] * 5
+    lib.sbq_lane_matrix.restype = None
+    lib.sbq_lane_matrix.argtypes = [ctypes.c_void_p] * 2 + [ctypes.c_int64] * 5 + [ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p]
+    lib.sbq_avx2_available.restype = ctypes.c_int
     return lib
 
 
-def _dot_matrix_kernel(lib, a, w, budget, comp, depth, lanes):
+#: Largest subset sum of one int8 x int8 multiplication's term pairs in magnitude (docs/sbq.md,
+#: "Result width"; tests/test_sbq_bounds.py): the popped values of one lane sum to at most this much
+#: per multiplication, so the kernel's 32-bit queue sums are exact up to this many steps per lane.
+PAIR_SUBSET_BOUND = 20353
+KERNEL_MAX_STEPS = (2**31 - 1) // PAIR_SUBSET_BOUND
+
+
+def table_wbits(w: torch.Tensor) -> int:
+    """4 when every weight lies in the int4 range (the 4,096-entry table), else 8."""
+    return 4 if w.numel() == 0 or (int(w.min()) >= -8 and int(w.max()) <= 7) else 8
+
+
+@lru_cache(maxsize=16)
+def lane_table(budget: int, comp: int, wbits: int) -> tuple[torch.Tensor, int]:
+    """The kernel's table, one int32 row per (a, w) operand pair, ``[256 * 2**wbits, 2 + ceff]``,
+    and ``ceff``, the most pairs any multiplication offers to the queue (at most ``comp``).
+
+    Row ``(a + 128) * 2**wbits + (w + 2**(wbits-1))`` holds, from the ranked term pairs of ``a * w``
+    (:func:`golden.sbq.model.rank_pairs`, ``n`` pairs): ``computed * 65536 + (delta & 0xffff)``,
+    where ``computed`` is the sum of the first ``budget`` pairs and ``delta`` the pairs offered to
+    the queue (``min(comp, n - budget)`` when ``n > budget``) or minus the spare cycles
+    (``n - budget`` when ``n < budget``); then the sums of the first ``p`` offered pair values,
+    ``p = 0..ceff``. W4A8 has 4,096 rows, W8A8 65,536.
+    """
+    if wbits not in (4, 8):
+        raise ValueError(f"wbits must be 4 or 8, got {wbits!r}")
     computed, offered, n_offered, spare = budget_tables(budget, comp)
-    a8 = a.to(torch.int8).contiguous()
-    w8 = w.to(torch.int8).contiguous()
-    out = torch.empty(a.shape[0], w.shape[0], dtype=torch.int64)
-    offered = offered if comp else torch.zeros(65536, 1, dtype=torch.int32)
-    lib.sbq_dot_matrix(
-        a8.data_ptr(), w8.data_ptr(), a.shape[0], w.shape[0], a.shape[1], lanes,
-        max(comp, 1), depth if comp else 0,
-        computed.data_ptr(), offered.data_ptr(), n_offered.data_ptr(), spare.data_ptr(), out.data_ptr(),
+    half = 1 << (wbits - 1)
+    w = torch.arange(-half, half)
+    a = torch.arange(-128, 128)
+    rows = ((a[:, None] + 128) * 256 + (w[None, :] + 128)).reshape(-1)
+    n_off = n_offered[rows].to(torch.int64) if comp else torch.zeros(rows.numel(), dtype=torch.int64)
+    ceff = int(n_off.max()) if comp else 0
+    delta = n_off - spare[rows].to(torch.int64)
+    table = torch.zeros(rows.numel(), 2 + ceff, dtype=torch.int64)
+    table[:, 0] = computed[rows].to(torch.int64) * 65536 + (delta & 0xFFFF)
+    if ceff:
+        table[:, 2:] = offered[rows, :ceff].to(torch.int64).cumsum(-1)
+    return table.to(torch.int32).contiguous(), ceff
+
+
+GROUP = 8  # outputs per group in kernel.c (one AVX2 vector)
+
+
+def _dot_matrix_kernel(lib, a, w, budget, comp, depth, lanes, simd=True):
+    wbits = table_wbits(w)
+    table, ceff = lane_table(budget, comp, wbits)
+    stride = table.shape[1]
+    half = 1 << (wbits - 1)
+    outs = w.shape[0]
+    groups = -(-outs // GROUP)
+    w = torch.nn.functional.pad(w, (0, 0, 0, groups * GROUP - outs))  # zero rows: discarded
+    a_idx = pad_lanes((a + 128) * (stride << wbits), lanes, 128 * (stride << wbits)).to(torch.int32)
+    w_idx = pad_lanes((w + half) * stride, lanes, half * stride).to(torch.int32)
+    length = -(-a.shape[1] // lanes) * lanes
+    a_idx = a_idx.reshape(a.shape[0], length).contiguous()
+    w_idx = w_idx.reshape(groups, GROUP, length).transpose(1, 2).contiguous()  # [group, k, j]
+    out = torch.empty(a.shape[0], groups * GROUP, dtype=torch.int64)
+    lib.sbq_lane_matrix(
+        a_idx.data_ptr(), w_idx.data_ptr(), a.shape[0], groups, length // lanes, lanes,
+        min(depth, ceff * (length // lanes)), table.data_ptr(), int(simd), out.data_ptr(),
     )
-    return out
+    return out[:, :outs]
 
 
 def dot_matrix(a, w, budget: int, comp: int, depth: int, lanes: int = 16, backend: str = "auto",
@@ -97,9 +148,10 @@ def dot_matrix(a, w, budget: int, comp: int, depth: int, lanes: int = 16, backen
     a, w = check_operands(a, "a"), check_operands(w, "w")
     if a.dim() != 2 or w.dim() != 2 or a.shape[1] != w.shape[1]:
         raise ValueError(f"expected a [N, L] and w [O, L], got {tuple(a.shape)} and {tuple(w.shape)}")
-    lib = _kernel() if backend in ("auto", "c") and depth <= KERNEL_MAX_DEPTH else None
+    steps = -(-a.shape[1] // lanes)
+    lib = _kernel() if backend in ("auto", "c") and steps <= KERNEL_MAX_STEPS else None
     if backend == "c" and lib is None:
-        raise RuntimeError("the C kernel is unavailable (no C compiler, or depth > 64)")
+        raise RuntimeError(f"the C kernel is unavailable (no C compiler, or more than {KERNEL_MAX_STEPS} steps per lane)")
     if lib is not None:
         return _dot_matrix_kernel(lib, a, w, budget, comp, depth, lanes)
     rows = max(1, chunk // max(1, w.shape[0] * lanes))
