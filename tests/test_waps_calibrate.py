@@ -144,3 +144,30 @@ def test_stream_order_snake():
     assert first[order].tolist() == [0, 0, 0, 1, 1, 2, 2]
     # inside the first reader's groups the second reader's selects ascend, descend, ascend
     assert second[order].tolist() == [0, 1, 2, 2, 0, 0, 1]
+
+
+def test_scheme_emulation_agrees_with_the_integer_network(short_calibration):
+    from golden.quant import quantize_model
+    from golden.waps.scheme import SCHEMES, GroupDot, WapsScheme
+
+    net, _, result = short_calibration
+    scheme = WapsScheme(wbits=2, abits=4, iterations=40)
+    scheme.result = result  # the fixture's calibration, not a new one
+    qmodel = quantize_model(net.load(), scheme, net.calibrate)
+    images = net.splits["test"][0][:128]
+    with torch.no_grad():
+        emulated, exact = qmodel(images), result.integer_model()(images)
+    # only the output rounding differs: the same class for nearly every image
+    assert float((emulated.argmax(1) == exact.argmax(1)).double().mean()) >= 0.95
+    assert set(SCHEMES) == {"waps", "waps-round-only"}
+    assert SCHEMES["waps-round-only"]().calib.groups is False
+
+
+def test_group_dot_scales_partial_sums():
+    from golden.waps.scheme import GroupDot
+
+    dot = GroupDot(wbits=4, abits=4, n=4, column_selects=torch.tensor([0, 1, 1, 2]), name="t")
+    a = torch.tensor([[15, 15, 15, 15], [1, 0, 0, 0]])
+    w = torch.tensor([[1, 8, 8, -8], [-8, 7, 7, 7]])
+    # row 0, out 0: S = 15, 240, -120 -> 15 + (240 - 15) + (-120 + floor(-120 / 16) = -128) = 112
+    assert dot.int_dot(a, w).tolist() == [[15 + 225 - 128, -120 + (210 - 13) + (105 + 6)], [1, -8]]

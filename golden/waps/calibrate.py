@@ -311,7 +311,8 @@ def calibrate_layer(layer: nn.Module, name: str, x_codes: torch.Tensor, target: 
     with torch.no_grad():
         loss_before = float(_loss(output(x_real, True), target, relu))
     params = [p for p in (v, r, gamma_z, phi_z) if p.requires_grad]
-    if params and config.iterations:
+
+    def _optimise():
         opt = torch.optim.Adam(params, lr=config.lr)
         gen = torch.Generator().manual_seed(config.seed)
         warm = int(config.warmup * config.iterations)
@@ -332,6 +333,10 @@ def calibrate_layer(layer: nn.Module, name: str, x_codes: torch.Tensor, target: 
             opt.step()
             if progress is not None:
                 progress.update(1)
+
+    if params and config.iterations:
+        with torch.enable_grad():  # also when called under no_grad (quantize_model's prepare)
+            _optimise()
     with torch.no_grad():
         loss_after = float(_loss(output(x_real, True), target, relu))
         h = (v >= 0).double() if config.rounding else torch.round(scaled) - floor
