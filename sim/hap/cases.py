@@ -10,16 +10,89 @@ group) shows the channel's zero-point term alone (its residual is 0), an unused 
 
 from __future__ import annotations
 
+import fcntl
+import os
 import random
 from dataclasses import dataclass
+from pathlib import Path
 
+import numpy as np
 import torch
 
 from golden.hap.cycles import layer_cycles, load_cycles, row_tiles, step_order
-from golden.hap.dar import DarGroups
-from golden.hap.layer import check_weights, integer_layer
+from golden.hap.dar import DarGroups, calibrate_activations, operand_matrix, quantize_activations
+from golden.hap.layer import check_weights, integer_layer, quantize_weights
 
-__all__ = ["Program", "layer_program", "wrap"]
+__all__ = ["Program", "layer_program", "wrap", "RealLayer", "real_layer", "REAL_LAYER"]
+
+EXPORT = Path(__file__).resolve().parents[2] / "build" / "sim" / "export"
+
+#: The real layer of the default run: digits_cnn's first residual-block convolution (16 -> 16
+#: channels, 3 x 3, padding 1: K = 144, P = 64 per 8 x 8 image).
+REAL_LAYER = ("digits_cnn", "block1.a.conv")
+
+
+@dataclass
+class RealLayer:
+    """A real layer's operands: ``codes`` ``[K, P]`` (one image), ``zero_point``, weight codes
+    ``[O, K]`` and the per-channel widths ``bits``."""
+
+    codes: torch.Tensor
+    zero_point: int
+    weights: torch.Tensor
+    bits: list[int]
+
+
+def _capture(model: str, layer: str, images: int, fraction_8bit: float) -> dict:
+    """The layer's float inputs on the calibration split (forward hook); ``s``, ``z`` from all of
+    them, the operand matrix of the first ``images``; weights 8-bit in the ``fraction_8bit`` channels
+    with the largest 4-bit rounding error (a stand-in for the study's criterion), 4-bit elsewhere."""
+    from golden.models import get_network
+
+    net = get_network(model)
+    fp32 = net.load()
+    module = dict(fp32.named_modules())[layer]
+    inputs = []
+    hook = module.register_forward_hook(lambda _m, args, _out: inputs.append(args[0].detach()))
+    try:
+        net.calibrate(fp32)
+    finally:
+        hook.remove()
+    x = torch.cat(inputs)
+    scale, zero = calibrate_activations(x)
+    codes = quantize_activations(x[:images], scale=scale, zero_point=zero)
+    if isinstance(module, torch.nn.Conv2d):
+        q = operand_matrix(codes, kernel=module.kernel_size, stride=module.stride, padding=module.padding, zero_point=zero)
+    else:
+        q = operand_matrix(codes)
+    w = module.weight.detach().float()
+    o = w.shape[0]
+    w4 = quantize_weights(w, [4] * o)
+    scale4 = w.reshape(o, -1).abs().amax(dim=1) / 7
+    error = (w.reshape(o, -1) - w4 * scale4[:, None]).pow(2).sum(dim=1)
+    n8 = round(fraction_8bit * o)
+    bits = [4] * o
+    for c in error.argsort(descending=True)[:n8].tolist():
+        bits[c] = 8
+    return {"codes": q.numpy(), "zero_point": np.int64(zero), "weights": quantize_weights(w, bits).numpy(),
+            "bits": np.array(bits)}
+
+
+def real_layer(model: str = REAL_LAYER[0], layer: str = REAL_LAYER[1], *, images: int = 1,
+               fraction_8bit: float = 0.25) -> RealLayer:
+    """A real layer, exported once into ``build/sim/export/`` under a lock (shared by test workers)."""
+    path = EXPORT / f"hap_{model}_{layer}_{images}_{fraction_8bit}.npz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.exists():
+            arrays = _capture(model, layer, images, fraction_8bit)
+            partial = path.with_name(f".{path.stem}.{os.getpid()}.npz")
+            np.savez(partial, **arrays)
+            partial.replace(path)
+    with np.load(path) as z:
+        return RealLayer(torch.from_numpy(z["codes"]).to(torch.int64), int(z["zero_point"]),
+                         torch.from_numpy(z["weights"]).to(torch.int64), [int(b) for b in z["bits"]])
 
 
 def wrap(value: int, bits: int) -> int:
