@@ -8,6 +8,7 @@ import random
 
 import torch
 
+from hdl.waps import MacPE, WapsPE
 from hdl.waps.layouts import beat_layout, cmd_layout, out_layout
 from sim.harness import bench_params, record_figures
 from sim.streams import Scoreboard, Testbench, random_pauses
@@ -29,7 +30,7 @@ class PEBench:
         self.beat = beat_layout(s.inputs, s.outputs, s.w_bits, s.a_bits, grouped)
         self.cmd_layout = cmd_layout(s.outputs, s.acc_bits, s.mult_bits)
         self.out_layout = out_layout(s.outputs, s.out_bits)
-        self.latency = 5 if grouped else 4  # asserted against the RTL's LATENCY in tests/test_waps_hdl.py
+        self.latency = (WapsPE if grouped else MacPE).LATENCY
         self.sent: list[list[int]] = []  # beat count of every job sent, for the cycle formula
 
     async def start(self):
