@@ -3,6 +3,7 @@ against the group size (section ``accuracy`` of ``docs/results/hap.json``).
 
     python -m golden.hap.accuracy                      # both models, every evaluation sample
     python -m golden.hap.accuracy --minilm-limit 256   # quicker
+    python -m golden.hap.accuracy --table              # the markdown tables of docs/hap.md
 
 Rows, every one on the same evaluation samples of a model (columns of the poster's table, W/A bits):
 
@@ -32,7 +33,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from qaccel.results import command_line, package_versions, section, write_section
+from qaccel.results import command_line, package_versions, read_section, section, write_section
 
 from golden.evaluate import check_results_file, quantized
 from golden.models import get_network
@@ -134,6 +135,45 @@ def table_line(model_data: dict) -> str:
     return "  ".join(parts)
 
 
+def markdown(data: dict) -> str:
+    """The tables of docs/hap.md from the section's data: the poster-like table (headline metric of
+    each model; the HAP columns with their measured weight width and DAR activation precision), every
+    metric of every row, and the precision against the group size."""
+    out = []
+    models = data["models"]
+    first = next(iter(models.values()))
+    keys = list(first["rows"])
+    out.append("| model (metric, samples) | " + " | ".join(first["columns"][k] for k in keys) + " |")
+    out.append("|---" * (len(keys) + 1) + "|")
+    for model, m in models.items():
+        cells = [f"{m['rows'][k]['metrics'][m['metric']]:.4f}" if k in m["rows"] else "" for k in keys]
+        out.append(f"| {model} ({m['metric']}, {m['samples']}) | " + " | ".join(cells) + " |")
+    out.append("")
+    out.append("| model | row | W bits | A bits (DAR, per value / per MAC) | metrics |")
+    out.append("|---|---|---|---|---|")
+    for model, m in models.items():
+        for k, row in m["rows"].items():
+            w = f"{row['weight_bits']:.3f}" if "weight_bits" in row else str(row["scheme"].get("wbits", "fp32"))
+            a = (f"{row['act_precision']['per_value']:.2f} / {row['act_precision']['per_mac']:.2f}"
+                 if "act_precision" in row else str(row["scheme"].get("abits", "fp32")))
+            metrics = ", ".join(f"{n} {v:.4f}" for n, v in row["metrics"].items() if n != "samples")
+            out.append(f"| {model} | {m['columns'][k]} | {w} | {a} | {metrics} |")
+    out.append("")
+    study = data.get("precision_vs_group", {})
+    if study:
+        out.append("| model | mode | " + " | ".join(f"G={p['group_size']}" for p in next(iter(study.values()))["intra"]) + " |")
+        out.append("|---|---" + "|---" * len(GROUP_SIZES) + "|")
+        for model, s in study.items():
+            for mode in MODES:
+                out.append(f"| {model} | {mode} | " + " | ".join(f"{p['precision']:.2f}" for p in s[mode]) + " |")
+        out.append("")
+        out.append("| model | metadata bits per value | " + " | ".join(f"G={p['group_size']}" for p in next(iter(study.values()))["intra"]) + " |")
+        out.append("|---|---" + "|---" * len(GROUP_SIZES) + "|")
+        for model, s in study.items():
+            out.append(f"| {model} | base + precision | " + " | ".join(f"{p['metadata_bits']:.2f}" for p in s["intra"]) + " |")
+    return "\n".join(out)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m golden.hap.accuracy", description=__doc__.splitlines()[0])
     ap.add_argument("-o", "--output", type=Path, default=DEFAULT_OUT, help=f"results file (its section {SECTION!r} is replaced)")
@@ -141,8 +181,16 @@ def main(argv=None) -> int:
     ap.add_argument("--limit", type=int, help="evaluation samples of every model (default: all)")
     ap.add_argument("--minilm-limit", type=int, help="evaluation sentences of minilm (default: --limit, else all 1024)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    ap.add_argument("--table", action="store_true", help="print the markdown tables of the section in -o and exit")
     argv = sys.argv[1:] if argv is None else argv
     args = ap.parse_args(argv)
+    if args.table:
+        try:
+            print(markdown(read_section(args.output, SECTION)["data"]))
+        except (OSError, KeyError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        return 0
     for name, value in (("--limit", args.limit), ("--minilm-limit", args.minilm_limit), ("--threads", args.threads)):
         if value is not None and value < 1:
             ap.error(f"{name} must be >= 1")

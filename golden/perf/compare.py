@@ -2,6 +2,7 @@
 (section ``performance`` of ``docs/results/hap.json`` and ``docs/results/hap_performance.png``).
 
     python -m golden.perf.compare
+    python -m golden.perf.compare --table   # the markdown tables of docs/hap.md
 
 For every Linear/Conv2d layer of each network, on the calibration split (:mod:`golden.hap.operands`:
 128 images of ``digits_cnn``, 128 sentences of ``minilm``):
@@ -30,7 +31,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from qaccel.results import command_line, package_versions, section, write_section
+from qaccel.results import command_line, package_versions, read_section, section, write_section
 
 from golden.evaluate import check_results_file, quantized
 from golden.hap.dar import average_precision, dar
@@ -141,13 +142,47 @@ def plot(data: dict, folder: Path) -> Path:
         g = data["models"][model]["speedup_geomean"]
         ax.set_title(f"{model}: HAP over Stripes {g['stripes']:.2f}x, ShapeShifter {g['shapeshifter']:.2f}x, "
                      f"BitWave {g['bitwave']:.2f}x (geometric means over layers)")
-        ax.legend(fontsize=8, ncol=4, loc="upper right")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=9, frameon=False)
     fig.suptitle(f"Cycles at ISO compute ({iso.MULTIPLIERS} 8-bit multiplier equivalents), normalized to Stripes")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
     path = folder / PLOT
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def markdown(data: dict) -> str:
+    """The tables of docs/hap.md from the section's data: the speedups, HAP's array shapes, and every
+    layer's cycles."""
+    out = ["| HAP's speedup over | " + " | ".join(PEERS) + " |", "|---" * (len(PEERS) + 1) + "|"]
+    rows = []
+    for model, m in data["models"].items():
+        rows += [(f"{model}, geometric mean over layers", m["speedup_geomean"]),
+                 (f"{model}, total cycles", m["speedup_total"]),
+                 (f"{model}, HAP at 5.6-bit weights (geometric mean)", m["speedup_geomean_hap5.6"]),
+                 (f"{model}, peers on HAP's own codes (geometric mean)", m["speedup_geomean_same_codes"])]
+    rows += [("all layers of both networks, geometric mean (`speedup`)", data["speedup"]),
+             ("all layers, peers on HAP's own codes", data["speedup_same_codes"])]
+    for label, values in rows:
+        out.append(f"| {label} | " + " | ".join(f"{values[d]:.2f}x" if d in values else "" for d in PEERS) + " |")
+    out += ["", "| model | " + " | ".join(f"{g['rows']} rows x 16, {g['arrays']} arrays"
+                                           for g in next(iter(data["models"].values()))["hap_geometry"].values()) + " |",
+            "|---" * (len(GEOMETRIES) + 1) + "|"]
+    for model, m in data["models"].items():
+        out.append(f"| {model} (HAP total cycles) | " + " | ".join(str(g["total_cycles"]) for g in m["hap_geometry"].values()) + " |")
+    for model, m in data["models"].items():
+        out += ["", f"**{model}**", "",
+                "| layer | O | K | P | Stripes p | ShapeShifter mean p | BitWave mean columns | DAR mean p | 8-bit ch. "
+                "| Stripes | ShapeShifter | BitWave | HAP | HAP / Stripes, ShapeShifter, BitWave |",
+                "|---" * 14 + "|"]
+        for r in m["layers"]:
+            st, c = r["stats"], r["cycles"]
+            out.append(f"| {short(r['layer'])} | {r['O']} | {r['K']} | {r['P']} | {st['stripes_precision']} | "
+                       f"{st['shapeshifter_mean_brick_precision']:.2f} | {st['bitwave_mean_columns']:.2f} | "
+                       f"{st['dar_mean_precision']:.2f} | {st['hap_8bit_channels']} | {c['stripes']} | {c['shapeshifter']} | "
+                       f"{c['bitwave']} | {c['hap']} | " + ", ".join(f"{r['speedup'][d]:.2f}" for d in PEERS) + " |")
+    return "\n".join(out)
 
 
 def main(argv=None) -> int:
@@ -155,8 +190,16 @@ def main(argv=None) -> int:
     ap.add_argument("-o", "--output", type=Path, default=DEFAULT_OUT, help=f"results file (its section {SECTION!r} is replaced)")
     ap.add_argument("--models", default="digits_cnn,minilm", help="comma-separated models (default digits_cnn,minilm)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    ap.add_argument("--table", action="store_true", help="print the markdown tables of the section in -o and exit")
     argv = sys.argv[1:] if argv is None else argv
     args = ap.parse_args(argv)
+    if args.table:
+        try:
+            print(markdown(read_section(args.output, SECTION)["data"]))
+        except (OSError, KeyError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        return 0
     if args.threads < 1:
         ap.error("--threads must be >= 1")
     models = args.models.split(",")
