@@ -153,3 +153,48 @@ def test_geomean_and_labels():
     assert short("bert.encoder.layer.5.intermediate.dense") == "5.ffn1"
     assert short("bert.encoder.layer.5.output.dense") == "5.ffn2"
     assert short("block1.a.conv") == "block1.a"
+
+
+# ------------------------------------------------------------------------------------------------
+# The real layers of digits_cnn
+
+
+@pytest.fixture(scope="module")
+def digits_operands():
+    from golden.hap.operands import capture_operands
+    from golden.models import get_network
+
+    net = get_network("digits_cnn")
+    return net, capture_operands(net.load(), net.calibrate)
+
+
+def test_operands_are_what_the_scheme_calibrates(digits_operands):
+    from golden import quant
+    from golden.evaluate import quantized
+    from golden.hap.scheme import HAPScheme
+
+    net, ops = digits_operands
+    layers = quant.emulated_layers(quantized(net, HAPScheme(4.6)))
+    assert [op.name for op in ops] == list(layers)
+    for op in ops:
+        assert (op.scale, op.zero_point) == (layers[op.name].params.scale, layers[op.name].params.zero_point)
+        assert op.codes.shape == op.signed.shape and op.shape["K"] == op.weight.shape[1]
+        assert 0 <= int(op.codes.min()) and int(op.codes.max()) <= 255
+        assert -128 <= int(op.signed.min()) and int(op.signed.max()) <= 127
+    assert ops[1].shape == {"O": 16, "K": 144, "P": 128 * 64}  # block1.a: 3x3x16 im2col over 128 images of 8x8
+
+
+def test_models_on_real_layers(digits_operands):
+    from golden.hap.weights import quantize_channels
+
+    _, ops = digits_operands
+    for op in ops:
+        o, k, p = op.shape["O"], op.shape["K"], op.shape["P"]
+        assert shapeshifter.layer_cycles(op.signed, o) <= stripes.layer_cycles(op.signed, o)
+        bits = [8 if i % 7 == 0 else 4 for i in range(o)]
+        codes = quantize_channels(op.weight, torch.tensor(bits)).codes
+        assert 0 < bitwave.layer_cycles(codes, p) <= -(-p // 32) * -(-o // 16) * -(-k // 8) * 8
+        groups = dar(op.codes, group_size=16)
+        single = single_array_cycles(groups, bits, rows=16, cols=16)
+        assert hap.layer_cycles(groups, bits, arrays=1) == single
+        assert -(-single // 32) <= hap.layer_cycles(groups, bits) <= single
