@@ -2,6 +2,7 @@
 
     python -m golden.waps.accuracy [-o docs/results/waps.json] [--bits 2x4,4x4] [--iterations 1000]
                                    [--seeds 0] [--first-last-bits 8|none] [--limit N]
+    python -m golden.waps.accuracy --table [docs/results/waps.json]     # the markdown table of docs/waps.md
 
 On ``digits_cnn`` (test split, 540 images), at every ``WxA`` of ``--bits``, rows keyed
 ``<row>_w<W>a<A>``:
@@ -108,8 +109,41 @@ def plot(data: dict, path: Path) -> Path:
     return path
 
 
+LABELS = {"rtn": "round to nearest", "round_only": "round-only (AdaRound)",
+          "waps_nozp": "WAPS without gamma_z/phi_z (input scale grouped)", "waps": "WAPS (+ gamma_z/phi_z)"}
+
+
+def table(path: Path) -> str:
+    """Markdown table of the ``accuracy`` section of ``path`` (the one in ``docs/waps.md``)."""
+    from qaccel.results import read_section
+
+    sec = read_section(path, SECTION)
+    data, seeds = sec["data"], sec["config"]["seeds"]
+    lines = ["| bits | row | accuracy | agreement with FP32 | logit MSE | harness accuracy | calibration s |",
+             "|---|---|---|---|---|---|---|"]
+    fp = data["fp32"]
+    lines.append(f"| FP32 | float | {fp['accuracy']:.4f} | 1.0000 | 0 | | |")
+    for key, entry in data.items():
+        if key == "fp32":
+            continue
+        row, _, bits = key.rpartition("_")
+        acc = f"{entry['accuracy']:.4f}" + (f" ± {entry['accuracy_std']:.4f}" if "accuracy_std" in entry else "")
+        harness = [m.get("harness_accuracy") for m in entry["per_seed"].values()]
+        harness = f"{sum(harness) / len(harness):.4f}" if None not in harness else ""
+        lines.append(f"| {bits.upper()} | {LABELS.get(row, row)} | {acc} | {entry['agreement']:.4f} | "
+                     f"{entry['logit_mse']:.3f} | {harness} | {entry['calibration_seconds']:.0f} |")
+    lines.append("")
+    lines.append(f"Seeds {', '.join(map(str, seeds))} (mean ± sample standard deviation over seeds); "
+                 f"{sec['config']['iterations']} iterations per layer; first and last layer at "
+                 f"{sec['config']['first_last_bits'] or 'the same'} bits; {fp['samples']} test images.")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--table"]:
+        print(table(Path(argv[1]) if len(argv) > 1 else DEFAULT_OUT))
+        return 0
     ap = argparse.ArgumentParser(prog="python -m golden.waps.accuracy", description=__doc__.split("\n\n")[0])
     ap.add_argument("-o", "--output", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--bits", default="2x4,4x4", help="comma-separated WxA (default 2x4,4x4)")

@@ -286,27 +286,33 @@ def calibrate_layer(layer: nn.Module, name: str, x_codes: torch.Tensor, target: 
     lo, hi = -(2 ** (w_bits - 1)), 2 ** (w_bits - 1) - 1
     scaled = weight / s_w.reshape(shape)
     floor = torch.floor(scaled)
-    x_real = x_codes.double() * s_x
-    target = target.double()
     channels = weight.shape[1]
+    # the optimisation runs in float32 (about twice as fast as float64 on a CPU); the codes and the
+    # scales of the result are exact integers and float64
+    dt = torch.float32
+    x_real = (x_codes.double() * s_x).to(dt)
+    target = target.to(dt)
+    floor_t, s_w_t, bias_t = floor.to(dt), s_w.to(dt).reshape(shape), bias.to(dt)
+    nearest = (torch.round(scaled) - floor).to(dt)
+    ones = torch.ones(channels, dtype=dt)
 
     # learnable parameters, initialised at round to nearest, scale 1, gamma_z 1, phi_z 0
     rest = (scaled - floor).clamp(1e-4, 1 - 1e-4)
-    v = torch.logit(((rest - GAMMA) / (ZETA - GAMMA)).clamp(1e-4, 1 - 1e-4)).requires_grad_(config.rounding)
-    r = torch.zeros(channels, 3, dtype=torch.float64, requires_grad=config.groups)
-    gamma_z = torch.ones(weight.shape[0], dtype=torch.float64, requires_grad=config.affine)
-    phi_z = torch.zeros(weight.shape[0], dtype=torch.float64, requires_grad=config.affine)
+    v = torch.logit(((rest - GAMMA) / (ZETA - GAMMA)).clamp(1e-4, 1 - 1e-4)).to(dt).requires_grad_(config.rounding)
+    r = torch.zeros(channels, 3, dtype=dt, requires_grad=config.groups)
+    gamma_z = torch.ones(weight.shape[0], dtype=dt, requires_grad=config.affine)
+    phi_z = torch.zeros(weight.shape[0], dtype=dt, requires_grad=config.affine)
 
     def output(x, hard: bool):
         if hard:
-            h = (v >= 0).double() if config.rounding else torch.round(scaled) - floor
-            gy = group_scales(config.n)[r.argmax(-1)] if config.groups else torch.ones(channels, dtype=torch.float64)
+            h = (v >= 0).to(dt) if config.rounding else nearest
+            gy = group_scales(config.n).to(dt)[r.argmax(-1)] if config.groups else ones
         else:
-            h = rectified_sigmoid(v) if config.rounding else torch.round(scaled) - floor
-            gy = channel_scales(r, config.n) if config.groups else torch.ones(channels, dtype=torch.float64)
-        w = (floor + h).clamp(lo, hi) * s_w.reshape(shape)
+            h = rectified_sigmoid(v) if config.rounding else nearest
+            gy = channel_scales(r, config.n) if config.groups else ones
+        w = (floor_t + h).clamp(lo, hi) * s_w_t
         z = _layer_out(x * _per_channel(gy, x), w, stride, padding)
-        return z * _per_channel(gamma_z, z) + _per_channel(bias + phi_z, z)
+        return z * _per_channel(gamma_z, z) + _per_channel(bias_t + phi_z, z)
 
     with torch.no_grad():
         loss_before = float(_loss(output(x_real, True), target, relu))
@@ -341,6 +347,7 @@ def calibrate_layer(layer: nn.Module, name: str, x_codes: torch.Tensor, target: 
         loss_after = float(_loss(output(x_real, True), target, relu))
         h = (v >= 0).double() if config.rounding else torch.round(scaled) - floor
         codes = (floor + h).clamp(lo, hi).to(torch.int64)
+        gamma_z, phi_z = gamma_z.double(), phi_z.double()
         selects = r.argmax(-1).to(torch.int64) if config.groups else torch.zeros(channels, dtype=torch.int64)
     return LayerResult(name=name, codes=codes, s_w=s_w, selects=selects, gamma_z=gamma_z.detach().clone(),
                        phi_z=phi_z.detach().clone(), bias=bias, s_x=s_x, s_out=s_out, relu=relu,
