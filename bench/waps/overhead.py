@@ -1,0 +1,174 @@
+"""The cost of WAPS over a plain PE: cycles from simulation, area with multipliers in LUTs, Fmax.
+
+    python -m bench.waps.overhead [--sim icarus|verilator] [--skip-area]
+
+Writes section ``overhead`` of ``docs/results/waps.json``:
+
+* ``extra_cycles_3_groups``: cycles per output vector (job) of ``waps_pe`` minus ``mac_pe`` on a
+  layer of three groups whose sizes are multiples of the array's inputs, measured in simulation by the
+  ``three_groups_cycles`` test of both benches (which asserts the cycle formula); also the same for
+  three uneven groups (where the offline layout pads each group to whole beats) and the latency of
+  both PEs.
+* ``area_overhead_pct``: ``(LUT + FF of waps_pe - mac_pe) / (LUT + FF of mac_pe)`` from yosys
+  ``synth_xilinx -nodsp`` (every multiplier in LUTs), with the breakdown: both accumulators (the only
+  part that differs), the requantizer both PEs share, and the overhead without it.
+* the same with DSP mapping (``synth_xilinx`` as ``python -m bench.cost waps`` runs it), the CMOS
+  transistor counts of that run, and the ECP5 Fmax of both PEs with their critical paths (read from
+  section ``cost``, so run ``python -m bench.cost waps`` first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from bench import synth
+from bench.waps import PAPER, PE
+from hdl.waps import DESIGNS, Accumulator, GroupAccumulator, MacPE, Requantizer, WapsPE
+from hdl.waps.layouts import sum_bits
+from qaccel.results import command_line, read_section, section, write_section
+from sim.harness import BUILD as SIM_BUILD
+from sim.harness import run_bench
+
+__all__ = ["measure_cycles", "measure_area", "main"]
+
+PROG = "python -m bench.waps.overhead"
+REPO = Path(__file__).resolve().parents[2]
+RESULTS = REPO / "docs" / "results" / "waps.json"
+WORK = REPO / "build" / "bench" / "waps_overhead"
+BENCH = {"waps_pe": "sim.waps.tb_waps_pe", "mac_pe": "sim.waps.tb_mac_pe"}
+
+
+def measure_cycles(simulator: str) -> dict:
+    """Run ``three_groups_cycles`` on both PEs (at :data:`bench.waps.PE`) and read what they recorded."""
+    designs = {design.name: design for design in DESIGNS}
+    found = {}
+    for name in ("waps_pe", "mac_pe"):
+        run_bench(designs[name], PE, BENCH[name], simulator, testcase="three_groups_cycles")
+        records = [json.loads(p.read_text()) for p in (SIM_BUILD / "waps_three_groups").glob(f"{name}_*_{simulator}.json")]
+        records = [r for r in records if r["parameters"] == {**designs[name].defaults(), **PE}]
+        if len(records) != 1:
+            raise RuntimeError(f"{name}: expected one recorded measurement on {simulator}, found {len(records)}")
+        found[name] = records[0]
+    waps, mac = found["waps_pe"], found["mac_pe"]
+    cases = {}
+    for case in ("even", "uneven"):
+        cases[case] = {
+            "group_sizes": waps[case]["group_sizes"],
+            "jobs": waps[case]["jobs"],
+            "waps_pe_cycles": waps[case]["cycles"], "mac_pe_cycles": mac[case]["cycles"],
+            "waps_pe_cycles_per_job": waps[case]["cycles_per_job"], "mac_pe_cycles_per_job": mac[case]["cycles_per_job"],
+            "extra_cycles_per_job": waps[case]["cycles_per_job"] - mac[case]["cycles_per_job"],
+        }
+        # the recorded totals obey the formula: jobs x cycles per job + latency
+        for name, record in found.items():
+            assert record[case]["cycles"] == record[case]["jobs"] * record[case]["cycles_per_job"] + record[case]["latency"]
+    return {
+        "simulator": waps["simulator"],
+        "cases": cases,
+        "latency": {"waps_pe": waps["even"]["latency"], "mac_pe": mac["even"]["latency"]},
+        "extra_cycles_3_groups": cases["even"]["extra_cycles_per_job"],
+        "extra_cycles_3_groups_uneven": cases["uneven"]["extra_cycles_per_job"],
+        "extra_latency": waps["even"]["latency"] - mac["even"]["latency"],
+    }
+
+
+def _parts() -> dict:
+    width = sum_bits(PE["inputs"], PE["w_bits"], PE["a_bits"])
+    return {
+        "waps_pe": WapsPE(**PE),
+        "mac_pe": MacPE(**PE),
+        "group_accumulator": GroupAccumulator(outputs=PE["outputs"], sum_width=width, acc_bits=PE["acc_bits"], n=PE["n"]),
+        "accumulator": Accumulator(outputs=PE["outputs"], sum_width=width, acc_bits=PE["acc_bits"]),
+        "requantizer": Requantizer(outputs=PE["outputs"], acc_bits=PE["acc_bits"], mult_bits=PE["mult_bits"],
+                                   out_bits=PE["out_bits"]),
+    }
+
+
+def _pct(new: int, old: int) -> float:
+    return round(100 * (new - old) / old, 2)
+
+
+def measure_area() -> dict:
+    """``synth_xilinx -nodsp`` of both PEs, both accumulators and the shared requantizer."""
+    parts = {}
+    built = _parts()
+    with tqdm(total=len(built), desc="synth_xilinx -nodsp", unit="part") as bar:
+        for key, component in built.items():
+            bar.set_postfix_str(key)
+            result = synth.xilinx(component, key, workdir=WORK / key, nodsp=True)
+            parts[key] = {k: result[k] for k in ("luts", "ffs", "dsps", "carry", "seconds")}
+            parts[key]["luts_ffs"] = result["luts"] + result["ffs"]
+            bar.update(1)
+    waps, mac, requant = (parts[k]["luts_ffs"] for k in ("waps_pe", "mac_pe", "requantizer"))
+    return {
+        "parts": parts,
+        "area_overhead_pct": _pct(waps, mac),
+        "lut_overhead_pct": _pct(parts["waps_pe"]["luts"], parts["mac_pe"]["luts"]),
+        "ff_overhead_pct": _pct(parts["waps_pe"]["ffs"], parts["mac_pe"]["ffs"]),
+        "accumulator_luts_ffs": {"waps_pe": parts["group_accumulator"]["luts_ffs"], "mac_pe": parts["accumulator"]["luts_ffs"]},
+        "requantizer_share_pct": round(100 * requant / mac, 2),
+        "area_overhead_without_requantizer_pct": _pct(waps - requant, mac - requant),
+    }
+
+
+def _from_cost() -> dict:
+    """DSP-mapped LUT/FF/DSP, CMOS transistors and ECP5 Fmax of both PEs, from section ``cost``."""
+    try:
+        cost = read_section(RESULTS, "cost")
+    except (KeyError, FileNotFoundError):
+        raise SystemExit(f"{RESULTS} has no section cost: run python -m bench.cost waps first") from None
+    parts = cost["data"]["parts"]
+    found = {}
+    for key in ("waps_pe", "mac_pe"):
+        x, e = parts[key]["xilinx"], parts[key]["ecp5"]
+        found[key] = {"luts": x["luts"], "ffs": x["ffs"], "dsps": x["dsps"], "luts_ffs": x["luts"] + x["ffs"],
+                      "transistors": parts[key].get("cmos", {}).get("transistors"),
+                      "ecp5_fmax_mhz": e.get("fmax_mhz"), "ecp5_critical_path": e.get("critical_path")}
+    waps, mac = found["waps_pe"], found["mac_pe"]
+    result = {"parts": found, "dsp_area_overhead_pct": _pct(waps["luts_ffs"], mac["luts_ffs"]),
+              "dsp_extra": waps["dsps"] - mac["dsps"], "ecp5_fmax_mhz": {k: v["ecp5_fmax_mhz"] for k, v in found.items()}}
+    if waps["transistors"] and mac["transistors"]:
+        result["cmos_overhead_pct"] = _pct(waps["transistors"], mac["transistors"])
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sim", choices=("icarus", "verilator"), default="verilator",
+                        help="simulator of the cycle measurement (default: verilator)")
+    args = parser.parse_args(argv)
+    from_cost = _from_cost()
+    cycles = measure_cycles(args.sim)
+    area = measure_area()
+    flat = {
+        "extra_cycles_3_groups": cycles["extra_cycles_3_groups"],
+        "extra_cycles_3_groups_uneven": cycles["extra_cycles_3_groups_uneven"],
+        "extra_latency_cycles": cycles["extra_latency"],
+        "area_overhead_pct": area["area_overhead_pct"],
+        "area_overhead_without_requantizer_pct": area["area_overhead_without_requantizer_pct"],
+        "dsp_area_overhead_pct": from_cost["dsp_area_overhead_pct"],
+        "cmos_overhead_pct": from_cost.get("cmos_overhead_pct"),
+        "waps_pe_ecp5_fmax_mhz": from_cost["ecp5_fmax_mhz"]["waps_pe"],
+        "mac_pe_ecp5_fmax_mhz": from_cost["ecp5_fmax_mhz"]["mac_pe"],
+    }
+    value = section(
+        command=command_line(PROG, argv),
+        tools=synth.tool_versions(),
+        config={**PE, "cycles_simulator": args.sim, "area_flow": "synth_xilinx -nodsp (bench.synth.xilinx)",
+                "dsp_flow": "section cost (python -m bench.cost waps)", "paper": dict(PAPER)},
+        data={"cycles": cycles, "area_nodsp": area, "from_cost": from_cost},
+        flat=flat,
+    )
+    write_section(RESULTS, "overhead", value)
+    print(json.dumps(flat, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
