@@ -201,8 +201,9 @@ def _workdir(keep: str | Path | None, flow: str) -> tuple[Path, tempfile.Tempora
     return path, None
 
 
-def xilinx(source, top: str = "top", *, workdir=None, timeout: float | None = None) -> dict:
+def xilinx(source, top: str = "top", *, workdir=None, timeout: float | None = None, nodsp: bool = False) -> dict:
     """``synth_xilinx -family xc7 -flatten -noiopad -noclkbuf`` on ``source``; resource counts.
+    ``nodsp`` adds ``-nodsp`` (every multiplier in LUTs).
 
     Returns ``luts`` (LUT1..LUT6 and INV), ``lutram_luts`` (LUTs used as SRL or distributed RAM),
     ``ffs``, ``dsps`` (DSP48E1), ``carry`` (CARRY4), ``bram`` (RAMB18E1/RAMB36E1), ``muxf``
@@ -212,7 +213,7 @@ def xilinx(source, top: str = "top", *, workdir=None, timeout: float | None = No
     text = to_verilog(source, top)
     path, temp = _workdir(workdir, "xilinx")
     try:
-        synth = f"synth_xilinx -family {XILINX_FAMILY} -top {top} -flatten -noiopad -noclkbuf"
+        synth = f"synth_xilinx -family {XILINX_FAMILY} -top {top} -flatten -noiopad -noclkbuf" + (" -nodsp" if nodsp else "")
         cells, seconds = _yosys(text, top, synth, path, timeout)
     finally:
         if temp is not None:
