@@ -17,7 +17,7 @@ import torch
 from golden.hap.dar import dar
 from hdl.hap.layouts import result_layout, step_layout
 from sim.hap.cases import layer_program, real_layer
-from sim.harness import bench_params
+from sim.harness import bench_params, record_figures
 from sim.streams import Scoreboard, Testbench, random_pauses
 
 
@@ -26,6 +26,7 @@ class ArrayBench:
         p = bench_params()
         self.dut, self.rows, self.cols, self.acc_bits = dut, p["rows"], p["cols"], p["acc_bits"]
         self.gap, self.drop, self.seed = gap, drop, seed
+        self.records = []
         self.steps_layout = step_layout(self.rows, self.cols)
         self.results_layout = result_layout(self.cols, self.acc_bits)
 
@@ -55,11 +56,19 @@ class ArrayBench:
         first = self.taken.recv_nowait().cycle
         last = self.scoreboard.matched[-1].cycle
         assert len(self.scoreboard.matched) - matched == len(prog.expected)
+        self.records.append({"case": label, "tiles": prog.tiles, "steps": len(prog.steps), "rows": len(prog.expected),
+                             "cycles": last - first + 1, "model_cycles": prog.cycles, "paused": not check_cycles})
         if check_cycles:
             assert last - first + 1 == prog.cycles, f"{label}: {last - first + 1} cycles, model {prog.cycles}"
         self.dut._log.info("%s: %d tiles, %d steps, %d cycles (model %d)", label, prog.tiles, len(prog.steps),
                            last - first + 1, prog.cycles)
         return prog
+
+    async def finish(self, test: str):
+        """The end of a test: nothing pending or extra; the runs' cycle figures recorded
+        (``build/sim/hap_cycles_<test>/``, read by ``python -m sim.hap.rtl_cycles``)."""
+        await self.scoreboard.finish(idle_cycles=10)
+        record_figures(f"hap_cycles_{test}", "hap_array", bench_params(), {"full": full(), "runs": self.records})
 
 
 def random_layer(rng: random.Random, k: int, p: int, o: int, cols: int, fraction_8bit: float, narrow: float = 0.5):
@@ -90,7 +99,7 @@ async def random_layers(dut):
         o = rng.randint(1, bench.rows + 3)
         groups, w, bits, z = random_layer(rng, k, p, o, bench.cols, rng.choice([0.0, 0.3, 1.0]))
         await bench.run(f"random {n}", groups, w, bits, z, order=("hap", "k", "random")[n % 3], seed=n)
-    await bench.scoreboard.finish(idle_cycles=10)
+    await bench.finish("random_layers")
 
 
 @cocotb.test()
@@ -127,7 +136,7 @@ async def corners(dut):
     q = torch.cat([torch.full((5, cols), 9), torch.tensor([[0, 255] * cols])[:, :cols]])
     w = torch.randint(-8, 8, (rows, 6), generator=torch.Generator().manual_seed(4))
     await bench.run("zeros first", dar(q, group_size=cols), w, [4] * rows, 100, order="k")
-    await bench.scoreboard.finish(idle_cycles=10)
+    await bench.finish("corners")
 
 
 @cocotb.test()
@@ -139,7 +148,7 @@ async def backpressure(dut):
         groups, w, bits, z = random_layer(rng, rng.randint(1, 12), rng.randint(1, 2 * bench.cols), rng.randint(1, bench.rows + 2),
                                           bench.cols, 0.4)
         await bench.run(f"paused {n}", groups, w, bits, z, check_cycles=False)
-    await bench.scoreboard.finish(idle_cycles=10)
+    await bench.finish("backpressure")
 
 
 @cocotb.test()
@@ -155,4 +164,4 @@ async def real_network_layer(dut):
         assert 4 in bits and 8 in bits
     groups = dar(codes, group_size=bench.cols)
     await bench.run("digits_cnn block1.a.conv", groups, weights, bits, layer.zero_point)
-    await bench.scoreboard.finish(idle_cycles=10)
+    await bench.finish("real_network_layer")
