@@ -94,3 +94,38 @@ def test_parameters_are_validated():
         BubbleSorter(count=1)
     with pytest.raises(ValueError, match="width"):
         BubbleSorter(width=0)
+
+
+# The like-for-like sorter of Table V (b): ranked pairs from a sorting network, checked cycle by
+# cycle against the golden ranking with the SBQ generators' bench (sim/sbq/ranks.py).
+def _check_sort_ranker(network, budget, comp, wbits, *, corners):
+    from hdl.sbq.sorters import SortRanker
+    from sim.sbq.ranks import check_ranks, operands
+
+    dut = SortRanker(network=network, budget=budget, comp=comp, wbits=wbits)
+    pairs = operands(wbits, 150, seed=budget + comp + wbits, corners=corners)
+    wrong = check_ranks(dut, pairs, windows=2, seed=budget)
+    assert not wrong, f"{len(wrong)} mismatches; first (a, w), cycle, what, got, expected: {wrong[:3]}"
+
+
+@pytest.mark.parametrize("network", ["bubble", "bitonic"])
+def test_sort_ranker_gives_the_golden_ranks(network):
+    _check_sort_ranker(network, 4, 4, 8, corners=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("network", ["bubble", "bitonic"])
+@pytest.mark.parametrize("budget, comp, wbits", [(4, 4, 8), (2, 2, 8), (3, 1, 4)])
+def test_sort_ranker_corners_and_other_budgets(network, budget, comp, wbits):
+    _check_sort_ranker(network, budget, comp, wbits, corners=True)
+
+
+def test_sort_ranker_parameters_are_validated():
+    from hdl.sbq.sorters import SortRanker
+
+    with pytest.raises(ValueError, match="network must be 'bubble' or 'bitonic', got 'odd'"):
+        SortRanker(network="odd")
+    with pytest.raises(ValueError, match=r"comp must be <= budget \(2\), got 3"):
+        SortRanker(budget=2, comp=3)
+    with pytest.raises(TypeError, match="budget must be an integer"):
+        SortRanker(budget=None)

@@ -2,7 +2,10 @@
 
 The paper compares its intersection-based term generator with a bubble sorter and a bitonic sorting
 network that sort the 16 4-bit product offsets of an int8 x int8 term product table in one cycle.
-Both are built here as compare-exchange networks between an input and an output register.
+Both are built here as compare-exchange networks between an input and an output register
+(:class:`BubbleSorter`, :class:`BitonicSorter`: bare keys, Table V's setup), and as a complete
+generator of ranked term pairs with the same ports as the SBQ generators (:class:`SortRanker`: the
+like-for-like comparison).
 """
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal
@@ -10,8 +13,11 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..params import integer
+from .term_generator import PairLayout, terms_layout as _terms_layout
 
-__all__ = ["BubbleSorter", "BitonicSorter", "bubble_network", "bitonic_network"]
+__all__ = ["BubbleSorter", "BitonicSorter", "SortRanker", "bubble_network", "bitonic_network"]
+
+_PAIR = PairLayout
 
 
 def bubble_network(count: int) -> list[tuple[int, int]]:
@@ -129,3 +135,100 @@ class BitonicSorter(_Sorter):
 
     def network(self):
         return bitonic_network(self.count)
+
+
+class SortRanker(wiring.Component):
+    """Ranked term pairs from a sorting network: the like-for-like sorter of the Table V comparison.
+
+    Same ports and cycle contract as :class:`~hdl.sbq.pair_generator.PairGenerator` (``a``, ``w``,
+    ``load``, ``cycle``, ``en`` in; rank ``cycle`` on ``sig`` and rank ``B + cycle`` on ``queued`` out),
+    with one more window of latency: a multiplication loaded at the end of window ``k`` gives its
+    pairs in window ``k + 2``.
+
+    Parameters (keyword-only): ``network`` (``"bubble"`` or ``"bitonic"``), ``budget`` (``B``, 1..16),
+    ``comp`` (``C``, 0..``B``), ``wbits`` (4 or 8: 8 or 16 term pairs; activations are int8).
+
+    Window ``k + 1`` (stage S) holds the operand terms in a register; the key of every pair
+    (``{valid, off_a + off_w, ~index}``, index ``i * T_w + j``, so that ties keep the SBQ rank order)
+    goes through the combinational network, which has the whole window of ``B`` cycles to settle (a
+    ``B``-cycle multicycle path: the sorter uses the cycles the multiplication owns). At the window's
+    end the first ``B + C`` sorted pairs (valid bit and :data:`PairLayout` fields) are registered
+    (stage C) and read out over window ``k + 2``. Throughput: one multiplication per ``B`` cycles; no
+    back-pressure (``en`` stalls it).
+    """
+
+    def __init__(self, *, network: str = "bitonic", budget: int = 4, comp: int = 4, wbits: int = 8):
+        if network not in ("bubble", "bitonic"):
+            raise ValueError(f"network must be 'bubble' or 'bitonic', got {network!r}")
+        integer("budget", budget, min=1, max=16)
+        integer("comp", comp, min=0)
+        if comp > budget:
+            raise ValueError(f"comp must be <= budget ({budget}), got {comp}")
+        integer("wbits", wbits, choices=(4, 8))
+        self.network, self.budget, self.comp, self.wbits = network, budget, comp, wbits
+        self.rows, self.cols = 4, wbits // 2
+        self.pairs = self.rows * self.cols
+        super().__init__({
+            "a": In(_terms_layout(self.rows)),
+            "w": In(_terms_layout(self.cols)),
+            "load": In(1),
+            "cycle": In(range(budget)),
+            "en": In(1),
+            "sig_valid": Out(1),
+            "sig": Out(_PAIR),
+            "queued_valid": Out(1),
+            "queued": Out(_PAIR),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        rows, cols, count, budget, comp = self.rows, self.cols, self.pairs, self.budget, self.comp
+        index_width = (count - 1).bit_length()
+        a = Signal(_terms_layout(rows), name="s_a")
+        w = Signal(_terms_layout(cols), name="s_w")
+
+        # Every pair as {pair fields, ~index, off, valid}: compared on its top bits (valid, off, ~index).
+        lanes = []
+        for i in range(rows):
+            for j in range(cols):
+                index = i * cols + j
+                off = (a.off[i] + w.off[j])[:4]
+                fields = Cat(a.mag[i], a.neg[i], w.mag[j], w.neg[j], off)
+                lanes.append(Cat(fields, Const(~index & ((1 << index_width) - 1), index_width), off,
+                                 a.valid[i] & w.valid[j]))
+        low = _PAIR.size  # the compare key starts above the pair fields
+        pairs = bubble_network(count) if self.network == "bubble" else bitonic_network(count)
+        for n, (hi, lo) in enumerate(pairs):
+            x, y = lanes[hi], lanes[lo]
+            swap = Signal(name=f"swap{n}")
+            m.d.comb += swap.eq(x[low:] < y[low:])
+            new_hi, new_lo = Signal(len(x), name=f"ce{n}_hi"), Signal(len(y), name=f"ce{n}_lo")
+            m.d.comb += [new_hi.eq(Mux(swap, y, x)), new_lo.eq(Mux(swap, x, y))]
+            lanes[hi], lanes[lo] = new_hi, new_lo
+
+        # Stage C: the first B + C ranks, {valid, pair}.
+        kept = min(budget + comp, count)
+        ranked = [Signal(1 + _PAIR.size, name=f"rank{r}") for r in range(kept)]
+
+        def rank(r):
+            return ranked[r] if r < kept else Const(0, 1 + _PAIR.size)
+
+        def by_cycle(choices):
+            out = Const(0, 1 + _PAIR.size)
+            for t, value in enumerate(choices):
+                out = Mux(self.cycle == t, value, out)
+            return out
+
+        sig = by_cycle([rank(t) for t in range(budget)])
+        queued = by_cycle([rank(budget + t) for t in range(comp)])
+        m.d.comb += [
+            self.sig.eq(sig[:_PAIR.size]), self.sig_valid.eq(sig[_PAIR.size]),
+            self.queued.eq(queued[:_PAIR.size]), self.queued_valid.eq(queued[_PAIR.size] & (self.cycle < comp)),
+        ]
+        with m.If(self.en & (self.cycle == budget - 1)):
+            m.d.sync += [ranked[r].eq(Cat(lanes[r][:_PAIR.size], lanes[r][-1])) for r in range(kept)]
+            with m.If(self.load):
+                m.d.sync += [a.eq(self.a), w.eq(self.w)]
+            with m.Else():
+                m.d.sync += [a.eq(0), w.eq(0)]
+        return m
