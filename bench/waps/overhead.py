@@ -1,6 +1,6 @@
 """The cost of WAPS over a plain PE: cycles from simulation, area with multipliers in LUTs, Fmax.
 
-    python -m bench.waps.overhead [--sim icarus|verilator] [--skip-area]
+    python -m bench.waps.overhead [--sim icarus|verilator] [--cost-only]
 
 Writes section ``overhead`` of ``docs/results/waps.json``:
 
@@ -14,7 +14,9 @@ Writes section ``overhead`` of ``docs/results/waps.json``:
   part that differs), the requantizer both PEs share, and the overhead without it.
 * the same with DSP mapping (``synth_xilinx`` as ``python -m bench.cost waps`` runs it), the CMOS
   transistor counts of that run, and the ECP5 Fmax of both PEs with their critical paths (read from
-  section ``cost``, so run ``python -m bench.cost waps`` first).
+  section ``cost``, so run ``python -m bench.cost waps`` first, or afterwards with ``--cost-only``),
+  and the ECP5 Fmax of one output lane of each PE (measured here: the same logic depth, placed in
+  minutes where the whole 16 x 16 PE may take nextpnr past its time limit).
 """
 
 from __future__ import annotations
@@ -116,13 +118,28 @@ def measure_area() -> dict:
     }
 
 
+def measure_lane_fmax() -> dict:
+    """ECP5 Fmax (``synth_ecp5 -nodsp`` + nextpnr, ports registered) of one output lane of each PE
+    (``outputs`` = 1, everything else at :data:`bench.waps.PE`): the same logic depth as the whole
+    PE (the lanes are parallel copies) at a sixteenth of the area, so it places in minutes."""
+    lane = {**PE, "outputs": 1}
+    found = {}
+    for key, component in (("waps_pe", WapsPE(**lane)), ("mac_pe", MacPE(**lane))):
+        result = synth.ecp5(component, f"{key}_lane", workdir=WORK / f"{key}_lane", nodsp=True, pnr_timeout=900)
+        found[key] = {k: result.get(k) for k in ("fmax_mhz", "critical_path", "luts", "carry", "ffs")}
+    return {"params": lane, "parts": found}
+
+
 def _from_cost() -> dict:
     """DSP-mapped LUT/FF/DSP, CMOS transistors and ECP5 Fmax of both PEs, from section ``cost``."""
     try:
-        cost = read_section(RESULTS, "cost")
+        parts = read_section(RESULTS, "cost")["data"]["parts"]
     except (KeyError, FileNotFoundError):
-        raise SystemExit(f"{RESULTS} has no section cost: run python -m bench.cost waps first") from None
-    parts = cost["data"]["parts"]
+        parts = {}
+    if "waps_pe" not in parts or "mac_pe" not in parts:
+        print(f"{RESULTS} has no cost of both PEs yet: run python -m bench.cost waps, then this command "
+              "with --cost-only", file=sys.stderr)
+        return {"missing": True, "ecp5_fmax_mhz": {"waps_pe": None, "mac_pe": None}, "dsp_area_overhead_pct": None}
     found = {}
     for key in ("waps_pe", "mac_pe"):
         x, e = parts[key]["xilinx"], parts[key]["ecp5"]
@@ -142,10 +159,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     parser.add_argument("--sim", choices=("icarus", "verilator"), default="verilator",
                         help="simulator of the cycle measurement (default: verilator)")
+    parser.add_argument("--cost-only", action="store_true",
+                        help="keep the cycles, area and lane Fmax this section holds; re-read only section cost")
     args = parser.parse_args(argv)
+    if args.cost_only:
+        kept = read_section(RESULTS, "overhead")["data"]
+        cycles, area, lanes = kept["cycles"], kept["area_nodsp"], kept["lane_fmax"]
+    else:
+        cycles = measure_cycles(args.sim)
+        area = measure_area()
+        lanes = measure_lane_fmax()
     from_cost = _from_cost()
-    cycles = measure_cycles(args.sim)
-    area = measure_area()
     flat = {
         "extra_cycles_3_groups": cycles["extra_cycles_3_groups"],
         "extra_cycles_3_groups_uneven": cycles["extra_cycles_3_groups_uneven"],
@@ -156,13 +180,15 @@ def main(argv: list[str] | None = None) -> int:
         "cmos_overhead_pct": from_cost.get("cmos_overhead_pct"),
         "waps_pe_ecp5_fmax_mhz": from_cost["ecp5_fmax_mhz"]["waps_pe"],
         "mac_pe_ecp5_fmax_mhz": from_cost["ecp5_fmax_mhz"]["mac_pe"],
+        "waps_pe_lane_ecp5_fmax_mhz": lanes["parts"]["waps_pe"]["fmax_mhz"],
+        "mac_pe_lane_ecp5_fmax_mhz": lanes["parts"]["mac_pe"]["fmax_mhz"],
     }
     value = section(
         command=command_line(PROG, argv),
         tools=synth.tool_versions(),
         config={**PE, "cycles_simulator": args.sim, "area_flow": "synth_xilinx -nodsp (bench.synth.xilinx)",
                 "dsp_flow": "section cost (python -m bench.cost waps)", "paper": dict(PAPER)},
-        data={"cycles": cycles, "area_nodsp": area, "from_cost": from_cost},
+        data={"cycles": cycles, "area_nodsp": area, "lane_fmax": lanes, "from_cost": from_cost},
         flat=flat,
     )
     write_section(RESULTS, "overhead", value)
