@@ -48,7 +48,7 @@ def test_accuracy_study_command_line(capsys):
     r = subprocess.run([sys.executable, "-m", "golden.sbq.accuracy", "--help"], cwd=REPO, capture_output=True,
                        text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]
-    assert r.stdout.startswith("usage: python -m golden.sbq.accuracy") and "--minilm-limit" in r.stdout
+    assert r.stdout.startswith("usage: python -m golden.sbq.accuracy") and "--sentences" in r.stdout
     assert accuracy.main(["--models", "nope"]) == 2  # bad input: one line, before any evaluation
     assert capsys.readouterr().err.strip() == "error: unknown model 'nope'; known: digits_cnn, minilm"
     with pytest.raises(SystemExit) as stop:

@@ -117,13 +117,14 @@ int sbq_avx2_available(void) {
 #endif
 }
 
-/* simd: 1 for the AVX2 path where the CPU has it, 0 for the scalar path. */
+/* simd: 1 for the AVX2 path where the CPU has it, 0 for the scalar path; threads: 1 for one
+ * thread, 0 for OpenMP's default (every core). */
 void sbq_lane_matrix(const int32_t *a_idx, const int32_t *w_idx, int64_t rows, int64_t groups,
                      int64_t steps, int64_t lanes, int64_t depth, const int32_t *table,
-                     int64_t simd, int64_t *out) {
+                     int64_t simd, int64_t threads, int64_t *out) {
     int64_t length = steps * lanes;
     int use_avx2 = simd && sbq_avx2_available();
-    #pragma omp parallel
+    #pragma omp parallel if (threads != 1)
     {
         int32_t *hist = malloc(sizeof(int32_t) * GROUP * (steps ? steps : 1));
         #pragma omp for schedule(dynamic, 1) collapse(2)

@@ -62,7 +62,7 @@ def _kernel():
         partial.replace(library)
     lib = ctypes.CDLL(str(library))
     lib.sbq_lane_matrix.restype = None
-    lib.sbq_lane_matrix.argtypes = [ctypes.c_void_p] * 2 + [ctypes.c_int64] * 5 + [ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p]
+    lib.sbq_lane_matrix.argtypes = [ctypes.c_void_p] * 2 + [ctypes.c_int64] * 5 + [ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p]
     lib.sbq_avx2_available.restype = ctypes.c_int
     return lib
 
@@ -111,9 +111,17 @@ def lane_table(budget: int, comp: int, wbits: int) -> tuple[torch.Tensor, int]:
 GROUP = 8  # outputs per group in kernel.c (one AVX2 vector)
 
 
-def _dot_matrix_kernel(lib, a, w, budget, comp, depth, lanes, simd=True):
+def _dot_matrix_kernel(lib, a, w, budget, comp, depth, lanes, simd=True, threads=0):
     wbits = table_wbits(w)
     table, ceff = lane_table(budget, comp, wbits)
+    return table_matrix(lib, a, w, table, ceff, wbits, depth, lanes, simd, threads)
+
+
+def table_matrix(lib, a, w, table, ceff, wbits, depth, lanes, simd=True, threads=0):
+    """Run the kernel with any table of :func:`lane_table`'s layout (``ceff`` offered values at
+    most) over int64 operands ``a`` ``[N, L]`` and ``w`` ``[O, L]`` (weights within ``wbits``):
+    ``[N, O]`` int64 sums over the lanes. ``simd`` False forces the scalar path, ``threads`` 1 one
+    thread (0: all cores)."""
     stride = table.shape[1]
     half = 1 << (wbits - 1)
     outs = w.shape[0]
@@ -127,7 +135,7 @@ def _dot_matrix_kernel(lib, a, w, budget, comp, depth, lanes, simd=True):
     out = torch.empty(a.shape[0], groups * GROUP, dtype=torch.int64)
     lib.sbq_lane_matrix(
         a_idx.data_ptr(), w_idx.data_ptr(), a.shape[0], groups, length // lanes, lanes,
-        min(depth, ceff * (length // lanes)), table.data_ptr(), int(simd), out.data_ptr(),
+        min(depth, ceff * (length // lanes)), table.data_ptr(), int(simd), int(threads), out.data_ptr(),
     )
     return out[:, :outs]
 
