@@ -2,7 +2,9 @@
 
     python -m golden.waps.accuracy [-o docs/results/waps.json] [--bits 2x4,4x4] [--iterations 1000]
                                    [--seeds 0] [--first-last-bits 8|none] [--limit N]
-    python -m golden.waps.accuracy --table [docs/results/waps.json]     # the markdown table of docs/waps.md
+    python -m golden.waps.accuracy --table [docs/results/waps.json [SECTION]]   # a table of docs/waps.md
+
+``--section`` writes another section (``accuracy_all_layers``: ``--first-last-bits none``).
 
 On ``digits_cnn`` (test split, 540 images), at every ``WxA`` of ``--bits``, rows keyed
 ``<row>_w<W>a<A>``:
@@ -113,11 +115,11 @@ LABELS = {"rtn": "round to nearest", "round_only": "round-only (AdaRound)",
           "waps_nozp": "WAPS without gamma_z/phi_z (input scale grouped)", "waps": "WAPS (+ gamma_z/phi_z)"}
 
 
-def table(path: Path) -> str:
-    """Markdown table of the ``accuracy`` section of ``path`` (the one in ``docs/waps.md``)."""
+def table(path: Path, name: str = SECTION) -> str:
+    """Markdown table of the section ``name`` of ``path`` (the tables in ``docs/waps.md``)."""
     from qaccel.results import read_section
 
-    sec = read_section(path, SECTION)
+    sec = read_section(path, name)
     data, seeds = sec["data"], sec["config"]["seeds"]
     lines = ["| bits | row | accuracy | agreement with FP32 | logit MSE | harness accuracy | calibration s |",
              "|---|---|---|---|---|---|---|"]
@@ -142,10 +144,11 @@ def table(path: Path) -> str:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--table"]:
-        print(table(Path(argv[1]) if len(argv) > 1 else DEFAULT_OUT))
+        print(table(Path(argv[1]) if len(argv) > 1 else DEFAULT_OUT, argv[2] if len(argv) > 2 else SECTION))
         return 0
     ap = argparse.ArgumentParser(prog="python -m golden.waps.accuracy", description=__doc__.split("\n\n")[0])
     ap.add_argument("-o", "--output", type=Path, default=DEFAULT_OUT)
+    ap.add_argument("--section", default=SECTION, help=f"section of the results file (default {SECTION})")
     ap.add_argument("--bits", default="2x4,4x4", help="comma-separated WxA (default 2x4,4x4)")
     ap.add_argument("--iterations", type=int, default=1000, help="calibration iterations per layer (default 1000)")
     ap.add_argument("--seeds", default="0", help="comma-separated calibration seeds (default 0)")
@@ -181,7 +184,7 @@ def main(argv=None) -> int:
     tools = package_versions("torch", "scikit-learn", "numpy")
 
     def save():
-        write_section(args.output, SECTION, section(command=command, tools=tools, config=config, data=data))
+        write_section(args.output, args.section, section(command=command, tools=tools, config=config, data=data))
 
     jobs = [(w, a, row) for w, a in bits for row in rows]
     for w, a, row in tqdm(jobs, desc="waps accuracy", unit="row"):
@@ -214,7 +217,8 @@ def main(argv=None) -> int:
         data[f"{row}_w{w}a{a}"] = entry
         save()
     save()
-    print(plot(data, args.output.with_name(PLOT)))
+    plot_name = PLOT if args.section == SECTION else f"waps_{args.section}.png"
+    print(plot(data, args.output.with_name(plot_name)))
     for key, entry in data.items():
         print(f"{key:22s} accuracy {entry['accuracy']:.4f}  agreement {entry['agreement']:.4f}  "
               f"logit_mse {entry['logit_mse']:.4f}")
