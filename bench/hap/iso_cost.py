@@ -18,8 +18,9 @@ Every part goes through ``bench.cost.measure`` (yosys ``synth_xilinx`` LUT/FF/DS
 nextpnr-ecp5 Fmax, CMOS transistors). Writes section ``iso_cost`` of ``docs/results/hap.json``
 (rewritten after every part) with the ratios Stripes / HAP and the ISO-512-multiplier scale of the
 study (512 8-bit x 8-bit multipliers = 512 * 64 bit products per cycle; not synthesized). ``--only``
-writes ``build/bench/cost/hap_iso_cost.json`` unless ``-o`` says otherwise; ``--table`` prints the
-markdown table of the results file and synthesizes nothing.
+measures some parts and merges them into the section already there (the other parts are kept;
+each part records the command that measured it), e.g. to remeasure ``hap_array`` after a change.
+``--table`` prints the markdown table of the results file and synthesizes nothing.
 """
 
 from __future__ import annotations
@@ -46,7 +47,6 @@ PROG = "python -m bench.hap.iso_cost"
 SECTION = "iso_cost"
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_OUTPUT = REPO / "docs" / "results" / "hap.json"
-PARTIAL_OUTPUT = cost.BUILD / "hap_iso_cost.json"
 #: Lanes of a Stripes brick (the Stripes paper's 16).
 LANES = 16
 #: The study's ISO-compute scale: 512 multipliers of 8 x 8 bits, 64 bit products each.
@@ -158,19 +158,36 @@ def _config(chosen: tuple[CostPart, ...], complete: bool) -> dict:
     }
 
 
-def measure(chosen: tuple[CostPart, ...], output: Path, command: str) -> dict:
-    """Every part of ``chosen`` through ``bench.cost.measure``; section ``iso_cost`` after each."""
+def _kept(output: Path, every: tuple[CostPart, ...], chosen: tuple[CostPart, ...]) -> dict:
+    """The parts of the section already in ``output`` that this run does not measure (none when the
+    run measures every part or there is no section yet)."""
+    if len(chosen) == len(every):
+        return {}
+    try:
+        old = read_section(output, SECTION)["data"]["parts"]
+    except (OSError, KeyError, ValueError):
+        return {}
+    skip = {part.key for part in chosen}
+    return {part.key: old[part.key] for part in every if part.key in old and part.key not in skip}
+
+
+def measure(every: tuple[CostPart, ...], chosen: tuple[CostPart, ...], output: Path, command: str) -> dict:
+    """Every part of ``chosen`` through ``bench.cost.measure``, merged with the kept parts of the
+    section in ``output`` (:func:`_kept`); section ``iso_cost`` rewritten after each part."""
     tools = {**synth.tool_versions(), **package_versions("amaranth")}
     built = [(part, *part.build()) for part in chosen]  # every constructor checked before any synthesis
-    start, measured, value = time.monotonic(), {}, None
+    start, measured, value = time.monotonic(), _kept(output, every, chosen), None
     with tqdm(total=len(cost.FLOWS) * len(built), desc="hap iso cost", unit="run") as bar:
-        for n, (part, component, params) in enumerate(built):
+        for part, component, params in built:
             workdir = cost.BUILD / "hap_iso_cost" / part.key
-            measured[part.key] = cost.measure(part, component, params, workdir, bar)
-            ratio_table = ratios(measured)
-            data = {"parts": measured, "ratios": ratio_table, "seconds": round(time.monotonic() - start, 1)}
-            value = section(command=command, tools=tools, config=_config(chosen, n + 1 == len(built)), data=data,
-                            flat=_flat(measured, ratio_table))
+            entry = cost.measure(part, component, params, workdir, bar)
+            measured[part.key] = {**entry, "command": command}
+            ordered = {p.key: measured[p.key] for p in every if p.key in measured}
+            ratio_table = ratios(ordered)
+            data = {"parts": ordered, "ratios": ratio_table, "seconds": round(time.monotonic() - start, 1)}
+            present = tuple(p for p in every if p.key in ordered)
+            value = section(command=command, tools=tools, config=_config(present, len(present) == len(every)),
+                            data=data, flat=_flat(ordered, ratio_table))
             write_section(output, SECTION, value)
     return value
 
@@ -213,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"measure only these parts ({', '.join(keys)})")
     parser.add_argument("--table", action="store_true", help="print the markdown tables of the results file")
     args = parser.parse_args(argv)
-    output = args.output or (PARTIAL_OUTPUT if args.only else DEFAULT_OUTPUT)
+    output = args.output or DEFAULT_OUTPUT
     if args.table:
         try:
             print(markdown(read_section(output, SECTION)))
@@ -222,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         return 0
     chosen = tuple(part for part in every if not args.only or part.key in args.only)
-    value = measure(chosen, output, command_line(PROG, argv))
+    value = measure(every, chosen, output, command_line(PROG, argv))
     print(markdown(value))
     print(f"wrote {output} in {value['data']['seconds']} s")
     return 0

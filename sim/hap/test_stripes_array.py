@@ -213,3 +213,22 @@ def test_equal_compute_parameters_of_the_cost_comparison():
         assert built[key].width == hap["acc_bits"]
         assert built[key].lanes == 16 and built[key].max_precision == 8
     assert (built["stripes_w8"].weight_bits, built["stripes_w4"].weight_bits) == (8, 4)
+
+
+def test_cost_comparison_merges_remeasured_parts(tmp_path):
+    """``--only`` keeps the other parts of the recorded section; ratios divide Stripes by HAP."""
+    from bench.hap import iso_cost
+    from qaccel.results import section, write_section
+
+    def entry(luts, fmax):
+        return {"xilinx": {"luts": luts, "ffs": 2 * luts, "dsps": 0}, "ecp5": {"lut4_total": luts, "fmax_mhz": fmax}}
+
+    every = iso_cost.parts()
+    old = {"hap_array": entry(1000, 100.0), "stripes_w8": entry(250, 150.0)}
+    path = tmp_path / "hap.json"
+    write_section(path, iso_cost.SECTION, section(command="x", tools={}, config={}, data={"parts": old}))
+    only_hap = tuple(p for p in every if p.key == "hap_array")
+    assert iso_cost._kept(path, every, only_hap) == {"stripes_w8": old["stripes_w8"]}
+    assert iso_cost._kept(path, every, every) == {}
+    assert iso_cost.ratios(old) == {"stripes_w8_over_hap_array": {"luts": 0.25, "ffs": 0.25, "ecp5_lut4": 0.25,
+                                                                  "fmax": 1.5}}
