@@ -57,8 +57,10 @@ class ComputeLane(wiring.Component):
     * ``hold``: in, freeze the lane this cycle (the IPU ties it to the OR of all lanes' ``stall``
       so that lanes stay in lock-step; tie to 0 for a lone lane).
     * ``stall``: out, the lane cannot add this cycle's product: it would write a third result while
-      both output banks are full. The lane freezes itself on it too. It comes from two registers
-      (the bank count and the stage-A end flag) through one gate.
+      both output banks are full. The lane freezes itself on it too. A register: it holds the
+      ``stall_next`` of the cycle before.
+    * ``stall_next``: out, what ``stall`` will be in the next cycle (from this cycle's ``hold`` and
+      ``result.ready``), so that the IPU can register the OR of its lanes' stalls as their ``hold``.
 
     Pipeline (every register moves only when the lane runs, ``~hold & ~stall``): a multiplication
     accepted at the end of window ``k`` is held raw in window ``k + 1`` (stage E: the term encoders
@@ -83,6 +85,7 @@ class ComputeLane(wiring.Component):
             "result": Out(stream.Signature(signed(self.width))),
             "hold": In(1),
             "stall": Out(1),
+            "stall_next": Out(1),
         })
 
     def elaborate(self, platform):
@@ -119,7 +122,6 @@ class ComputeLane(wiring.Component):
         finishing = Signal()  # this cycle ends the compute window of an inner product's last multiplication
         m.d.comb += [
             finishing.eq(window_end & c_valid & c_last),
-            self.stall.eq(a_finishing & (count == 2)),
             run.eq(~self.hold & ~self.stall),
         ]
 
@@ -183,8 +185,13 @@ class ComputeLane(wiring.Component):
         ]
         with m.If(read):
             m.d.sync += r_bank.eq(~r_bank)
-        with m.If(written & ~read):
-            m.d.sync += count.eq(count + 1)
-        with m.Elif(read & ~written):
-            m.d.sync += count.eq(count - 1)
+        count_next = Signal.like(count)
+        m.d.comb += count_next.eq(count + written - read)
+        m.d.sync += count.eq(count_next)
+
+        # Stall, predicted one cycle ahead: the next cycle adds an inner product's last product (stage A)
+        # while both banks will still be full.
+        a_finishing_next = Mux(run, m_finishing, a_finishing)
+        m.d.comb += self.stall_next.eq(a_finishing_next & (count_next == 2))
+        m.d.sync += self.stall.eq(self.stall_next)
         return m

@@ -71,9 +71,11 @@ class InnerProductUnit(wiring.Component):
         for i, lane in enumerate(lanes):
             m.submodules[f"lane{i}"] = lane
 
-        # Lock-step: any lane that must stall stops all of them.
+        # Lock-step: any lane that must stall stops all of them. Registered: the OR of the lanes'
+        # stall_next is, one cycle later, the OR of their stall (each lane's stall is its stall_next
+        # registered), so the hold that drives every lane's clock enable starts at one flip-flop.
         any_stall = Signal()
-        m.d.comb += any_stall.eq(Cat(lane.stall for lane in lanes).any())
+        m.d.sync += any_stall.eq(Cat(lane.stall_next for lane in lanes).any())
         m.d.comb += [lane.hold.eq(any_stall) for lane in lanes]
 
         # Command: remaining elements of the current inner product.
