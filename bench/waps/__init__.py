@@ -1,6 +1,13 @@
-"""WAPS cost plan (``python -m bench.cost waps``): the WAPS PE and its baseline without WAPS at their
-defaults (16 x 16 products per cycle, W4A4, n = 4, 24-bit accumulators, 16-bit requantization
-multipliers, 4-bit outputs; a 4 x 4 array with ``--quick``) and the parts that differ between them.
+"""WAPS cost plan (``python -m bench.cost waps``): the WAPS PE and its baseline without WAPS, and the
+parts that differ between them, synthesized as a slice of two output lanes of the default 16 x 16
+PE (:data:`SLICE`: 16 inputs, W4A4, n = 4, 24-bit accumulators, 16-bit requantization multipliers,
+4-bit outputs; one lane with ``--quick``).
+
+Every part of the PE is per output lane (a lane is 16 products, an adder tree, its accumulator
+registers and scaler, its requantizer), only the control bits are shared, so the slice has the
+array's logic depth (its Fmax) and the array's ratios of area; the whole 16 x 16 PE is eight
+slices. (On the shared build machine, yosys and nextpnr on the whole array ran past the time
+available.)
 
 ``python -m bench.waps.overhead`` adds the overhead figures (section ``overhead``): the cycles of a
 group change measured in simulation, the area overhead with every multiplier in LUTs, and the Fmax
@@ -13,26 +20,28 @@ Scaling" (IEEE Access), appendices A and B: the WAPS PE costs 2.4% more area tha
 
 from ..plan import CostPart, CostPlan
 
-__all__ = ["COST", "PE", "QUICK", "PAPER"]
+__all__ = ["COST", "PE", "SLICE", "QUICK", "PAPER"]
 
 #: The PE parameters every part is measured at.
 PE = {"inputs": 16, "outputs": 16, "w_bits": 4, "a_bits": 4, "n": 4, "acc_bits": 24, "mult_bits": 16, "out_bits": 4}
-QUICK = {"inputs": 4, "outputs": 4}
+#: What the cost runs synthesize: two output lanes of :data:`PE`.
+SLICE = {**PE, "outputs": 2}
+QUICK = {"outputs": 1}
 _SUM = 12  # adder-tree width at 16 inputs, W4A4 (hdl.waps.layouts.sum_bits)
 
 PAPER = {"area_overhead_pct": 2.4, "extra_cycles_3_groups": 4, "area_basis": "ASIC"}
 
 COST = CostPlan(
     parts=(
-        CostPart("waps_pe", "WAPS PE: 16 x 16 MAC array, D1, 16 group scalers (shift + 3-to-1 mux), D2, requantizer",
-                 design="waps_pe", params=PE, quick=QUICK),
-        CostPart("mac_pe", "baseline PE: the same MAC array and requantizer, one accumulator",
-                 design="mac_pe", params=PE, quick=QUICK),
-        CostPart("group_accumulator", "WAPS accumulator: D1, S, 16 group scalers, D2 (24 bits)",
+        CostPart("waps_pe", "WAPS PE, two lanes: 16 x 2 MACs, D1, S, 2 group scalers (shift + 3-to-1 mux), D2, "
+                 "requantizer", design="waps_pe", params=SLICE, quick=QUICK),
+        CostPart("mac_pe", "baseline PE, two lanes: the same MACs and requantizer, one accumulator",
+                 design="mac_pe", params=SLICE, quick=QUICK),
+        CostPart("group_accumulator", "WAPS accumulator, two lanes: D1, S, group scalers, D2 (24 bits)",
                  component="hdl.waps.group_accumulator:GroupAccumulator",
-                 params={"outputs": 16, "sum_width": _SUM, "acc_bits": 24, "n": 4}),
-        CostPart("accumulator", "baseline accumulator: D1 (24 bits)", component="hdl.waps.accumulator:Accumulator",
-                 params={"outputs": 16, "sum_width": _SUM, "acc_bits": 24}),
+                 params={"outputs": 2, "sum_width": _SUM, "acc_bits": 24, "n": 4}),
+        CostPart("accumulator", "baseline accumulator, two lanes: D1 (24 bits)",
+                 component="hdl.waps.accumulator:Accumulator", params={"outputs": 2, "sum_width": _SUM, "acc_bits": 24}),
         CostPart("group_scaler", "one group scaler: fixed shift by 4 and 3-to-1 mux of S, S - (S >> 4), S + (S >> 4)",
                  component="hdl.waps.group_scaler:GroupScaler", params={"width": 24, "n": 4}),
     ),
@@ -43,5 +52,5 @@ COST = CostPlan(
         "group_accumulator_over_accumulator": ("group_accumulator", "accumulator"),
     },
     paper=PAPER,
-    config={**PE},
+    config={**SLICE, "slice_of": "the 16 x 16 PE: two of its sixteen output lanes"},
 )

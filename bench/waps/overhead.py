@@ -10,13 +10,15 @@ Writes section ``overhead`` of ``docs/results/waps.json``:
   three uneven groups (where the offline layout pads each group to whole beats) and the latency of
   both PEs.
 * ``area_overhead_pct``: ``(LUT + FF of waps_pe - mac_pe) / (LUT + FF of mac_pe)`` from yosys
-  ``synth_xilinx -nodsp`` (every multiplier in LUTs), with the breakdown: both accumulators (the only
+  ``synth_xilinx -nodsp`` (every multiplier in LUTs) of the slice, with the breakdown: both accumulators (the only
   part that differs), the requantizer both PEs share, and the overhead without it.
 * the same with DSP mapping (``synth_xilinx`` as ``python -m bench.cost waps`` runs it), the CMOS
   transistor counts of that run, and the ECP5 Fmax of both PEs with their critical paths (read from
-  section ``cost``, so run ``python -m bench.cost waps`` first, or afterwards with ``--cost-only``),
-  and the ECP5 Fmax of one output lane of each PE (measured here: the same logic depth, placed in
-  minutes where the whole 16 x 16 PE may take nextpnr past its time limit).
+  section ``cost``, so run ``python -m bench.cost waps`` first, or afterwards with ``--cost-only``).
+
+Cycles are measured on the whole 16 x 16 PE (:data:`bench.waps.PE`); area on the slice of two output
+lanes the cost plan synthesizes (:data:`bench.waps.SLICE`, see :mod:`bench.waps` for why its ratios
+are the array's).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from bench import synth
-from bench.waps import PAPER, PE
+from bench.waps import PAPER, PE, SLICE
 from hdl.waps import DESIGNS, Accumulator, GroupAccumulator, MacPE, Requantizer, WapsPE
 from hdl.waps.layouts import sum_bits
 from qaccel.results import command_line, read_section, section, write_section
@@ -80,14 +82,15 @@ def measure_cycles(simulator: str) -> dict:
 
 
 def _parts() -> dict:
-    width = sum_bits(PE["inputs"], PE["w_bits"], PE["a_bits"])
+    s = SLICE
+    width = sum_bits(s["inputs"], s["w_bits"], s["a_bits"])
     return {
-        "waps_pe": WapsPE(**PE),
-        "mac_pe": MacPE(**PE),
-        "group_accumulator": GroupAccumulator(outputs=PE["outputs"], sum_width=width, acc_bits=PE["acc_bits"], n=PE["n"]),
-        "accumulator": Accumulator(outputs=PE["outputs"], sum_width=width, acc_bits=PE["acc_bits"]),
-        "requantizer": Requantizer(outputs=PE["outputs"], acc_bits=PE["acc_bits"], mult_bits=PE["mult_bits"],
-                                   out_bits=PE["out_bits"]),
+        "waps_pe": WapsPE(**s),
+        "mac_pe": MacPE(**s),
+        "group_accumulator": GroupAccumulator(outputs=s["outputs"], sum_width=width, acc_bits=s["acc_bits"], n=s["n"]),
+        "accumulator": Accumulator(outputs=s["outputs"], sum_width=width, acc_bits=s["acc_bits"]),
+        "requantizer": Requantizer(outputs=s["outputs"], acc_bits=s["acc_bits"], mult_bits=s["mult_bits"],
+                                   out_bits=s["out_bits"]),
     }
 
 
@@ -116,18 +119,6 @@ def measure_area() -> dict:
         "requantizer_share_pct": round(100 * requant / mac, 2),
         "area_overhead_without_requantizer_pct": _pct(waps - requant, mac - requant),
     }
-
-
-def measure_lane_fmax() -> dict:
-    """ECP5 Fmax (``synth_ecp5 -nodsp`` + nextpnr, ports registered) of one output lane of each PE
-    (``outputs`` = 1, everything else at :data:`bench.waps.PE`): the same logic depth as the whole
-    PE (the lanes are parallel copies) at a sixteenth of the area, so it places in minutes."""
-    lane = {**PE, "outputs": 1}
-    found = {}
-    for key, component in (("waps_pe", WapsPE(**lane)), ("mac_pe", MacPE(**lane))):
-        result = synth.ecp5(component, f"{key}_lane", workdir=WORK / f"{key}_lane", nodsp=True, pnr_timeout=900)
-        found[key] = {k: result.get(k) for k in ("fmax_mhz", "critical_path", "luts", "carry", "ffs")}
-    return {"params": lane, "parts": found}
 
 
 def _from_cost() -> dict:
@@ -160,15 +151,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sim", choices=("icarus", "verilator"), default="verilator",
                         help="simulator of the cycle measurement (default: verilator)")
     parser.add_argument("--cost-only", action="store_true",
-                        help="keep the cycles, area and lane Fmax this section holds; re-read only section cost")
+                        help="keep the cycles and area this section holds; re-read only section cost")
     args = parser.parse_args(argv)
     if args.cost_only:
         kept = read_section(RESULTS, "overhead")["data"]
-        cycles, area, lanes = kept["cycles"], kept["area_nodsp"], kept["lane_fmax"]
+        cycles, area = kept["cycles"], kept["area_nodsp"]
     else:
         cycles = measure_cycles(args.sim)
         area = measure_area()
-        lanes = measure_lane_fmax()
     from_cost = _from_cost()
     flat = {
         "extra_cycles_3_groups": cycles["extra_cycles_3_groups"],
@@ -180,15 +170,13 @@ def main(argv: list[str] | None = None) -> int:
         "cmos_overhead_pct": from_cost.get("cmos_overhead_pct"),
         "waps_pe_ecp5_fmax_mhz": from_cost["ecp5_fmax_mhz"]["waps_pe"],
         "mac_pe_ecp5_fmax_mhz": from_cost["ecp5_fmax_mhz"]["mac_pe"],
-        "waps_pe_lane_ecp5_fmax_mhz": lanes["parts"]["waps_pe"]["fmax_mhz"],
-        "mac_pe_lane_ecp5_fmax_mhz": lanes["parts"]["mac_pe"]["fmax_mhz"],
     }
     value = section(
         command=command_line(PROG, argv),
         tools=synth.tool_versions(),
-        config={**PE, "cycles_simulator": args.sim, "area_flow": "synth_xilinx -nodsp (bench.synth.xilinx)",
+        config={"cycles_pe": PE, "area_pe": SLICE, "cycles_simulator": args.sim, "area_flow": "synth_xilinx -nodsp (bench.synth.xilinx)",
                 "dsp_flow": "section cost (python -m bench.cost waps)", "paper": dict(PAPER)},
-        data={"cycles": cycles, "area_nodsp": area, "lane_fmax": lanes, "from_cost": from_cost},
+        data={"cycles": cycles, "area_nodsp": area, "from_cost": from_cost},
         flat=flat,
     )
     write_section(RESULTS, "overhead", value)

@@ -196,7 +196,8 @@ async def random_layers(dut, grouped: bool, count: int = 12) -> None:
 
 
 async def backpressure_and_reset(dut, grouped: bool) -> None:
-    """Random gaps on both inputs and random ready drops on the output; then resets in the middle of
+    """Random gaps on both inputs and random ready drops on the output, with jobs long and short (one
+    beat: the stalls reach the input); then resets in the middle of
     a job (after 1, 2, 4 beats and before its last: inside the first group, at its end, with D2
     holding two groups and D1 a part of the third, just before the end): nothing of the interrupted
     job comes out, and the next jobs are exact."""
@@ -204,6 +205,11 @@ async def backpressure_and_reset(dut, grouped: bool) -> None:
     s = bench.shape
     layer = random_layer(200, s, sizes=(2 * s.inputs, 1, 3 * s.inputs, 3), selects=(1, 2, 0, 1), relu=False)
     beats = bench.send(layer, random_input(200, layer, 6), "under back-pressure")
+    # short jobs (one beat; two one-beat groups) end faster than the stalled output drains: the
+    # pipeline fills up to the accumulator and the input
+    for k, sizes in enumerate(((s.inputs,), (1, 2))):
+        short = random_layer(210 + k, s, sizes=sizes, selects=(2,) * len(sizes))
+        beats += bench.send(short, random_input(210 + k, short, 40), f"short jobs {sizes}")
     await bench.finish(beats)
     per_job = beats_per_job(layer, s.inputs, grouped)
     assert per_job >= 5
