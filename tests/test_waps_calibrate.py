@@ -171,3 +171,24 @@ def test_group_dot_scales_partial_sums():
     w = torch.tensor([[1, 8, 8, -8], [-8, 7, 7, 7]])
     # row 0, out 0: S = 15, 240, -120 -> 15 + (240 - 15) + (-120 + floor(-120 / 16) = -128) = 112
     assert dot.int_dot(a, w).tolist() == [[15 + 225 - 128, -120 + (210 - 13) + (105 + 6)], [1, -8]]
+
+
+def test_layer_calibration_is_deterministic_and_learns_groups():
+    from torch import nn
+
+    from golden.waps.calibrate import calibrate_layer
+
+    torch.manual_seed(0)
+    conv = nn.Conv2d(6, 4, 3, padding=1)
+    x = torch.randint(0, 16, (24, 6, 5, 5))
+    # the target wants channels 0-1 scaled down and 4-5 up by 2^-4: the groups should find it
+    scale = torch.tensor([15 / 16, 15 / 16, 1, 1, 17 / 16, 17 / 16]).reshape(1, 6, 1, 1)
+    with torch.no_grad():
+        target = conv(x.float() * 0.1 * scale)
+    config = CalibConfig(w_bits=4, a_bits=4, iterations=120, batch=8, lr=0.05)
+    runs = [calibrate_layer(conv, "block1.a.conv", x, target, s_x=0.1, s_out=0.2, out_bits=4, config=config)
+            for _ in range(2)]
+    assert torch.equal(runs[0].codes, runs[1].codes) and torch.equal(runs[0].selects, runs[1].selects)
+    assert torch.equal(runs[0].gamma_z, runs[1].gamma_z)
+    assert runs[0].losses["after"] < runs[0].losses["before"]
+    assert runs[0].selects.tolist() == [1, 1, 0, 0, 2, 2]
