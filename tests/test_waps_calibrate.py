@@ -148,7 +148,7 @@ def test_stream_order_snake():
 
 def test_scheme_emulation_agrees_with_the_integer_network(short_calibration):
     from golden.quant import quantize_model
-    from golden.waps.scheme import SCHEMES, GroupDot, WapsScheme
+    from golden.waps.scheme import SCHEMES, WapsScheme
 
     net, _, result = short_calibration
     scheme = WapsScheme(wbits=2, abits=4, iterations=40)

@@ -40,7 +40,7 @@ import torch
 from qaccel.results import command_line, package_versions, section, write_section
 
 from .calibrate import CalibConfig, calibrate_network
-from .network import LAYERS, taps
+from .network import taps
 from .permute import permute_network
 
 REPO = Path(__file__).resolve().parents[2]

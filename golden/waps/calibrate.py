@@ -29,6 +29,7 @@ groups, ``gamma_z``/``phi_z``); :class:`CalibConfig` holds the switches.
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from dataclasses import dataclass, field, replace
@@ -37,7 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .layer import SELECT_DOWN, SELECT_ONE, SELECT_UP, WapsLayer
+from .layer import WapsLayer
 from .network import FEEDS, LAYERS, RELU, act_codes, act_scale, record_inputs, tapped, taps
 
 __all__ = [
@@ -418,15 +419,5 @@ def calibrate_network(model: nn.Module, images: torch.Tensor, config: CalibConfi
         torch.set_num_threads(threads)
         if bar is not None:
             bar.close()
-    return NetworkResult(model=copy_model(model), layers=results, config=config,
+    return NetworkResult(model=copy.deepcopy(model).eval(), layers=results, config=config,
                          seconds=time.perf_counter() - start)
-
-
-def copy_model(model: nn.Module) -> nn.Module:
-    import copy
-
-    return copy.deepcopy(model).eval()
-
-
-def with_config(config: CalibConfig, **changes) -> CalibConfig:
-    return replace(config, **changes)
