@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["nope"], "error: unknown target 'nope' (accelerators: sbq, edqa;"),
+    (["nope"], "error: unknown target 'nope' (accelerators: sbq, edqa"),
     (["sbq_ipu", "--size", "3"], "error: sbq_ipu: unknown argument '--size' (parameters: --lanes,"),
     (["sbq", "--lanes", "3"], "error: sbq: unknown argument '--lanes'"),
     (["sbq_ipu", "--lanes", "0"], "error: sbq_ipu: lanes must be in 1..64, got 0"),

@@ -3,7 +3,9 @@
 Configuration: B = C = D = 4, int8 activations x int4 weights (the paper's W4A8 base model), 16
 lanes. The term generator is measured at ``wbits`` 4 (4 x 2 = 8 term pairs, as in the IPU) and at
 ``wbits`` 8 (4 x 4 = 16 pairs): the Table V ratios divide the sorters of 16 4-bit product offsets by
-the ``wbits`` 8 generator, which ranks the same 16 offsets.
+the ``wbits`` 8 generator, which ranks the same 16 offsets. The paper-style pair generator
+(``hdl/sbq/pair_generator.py``, not in the IPU) is measured beside it. ``bench/sbq/compare.py``
+runs the Table V comparisons like for like and the plain MAC array baseline.
 
 Paper figures: "SBQ: Exploiting Significant Bits for Efficient and Accurate Post-Training DNN
 Quantization", J. Ling et al., DATE 2025: Table V (28 nm area of the sorters and of the term
@@ -33,6 +35,10 @@ COST = CostPlan(
                  component="hdl.sbq.term_generator:TermGenerator", params={"budget": 4, "comp": 4, "wbits": 4}),
         CostPart("term_generator_w8", "term generator, int8 x int8: 4 x 4 = 16 pairs",
                  component="hdl.sbq.term_generator:TermGenerator", params={"budget": 4, "comp": 4, "wbits": 8}),
+        CostPart("pair_generator", "paper-style pair generator, int8 x int4 (ranks 0..3 fixed, one walker)",
+                 component="hdl.sbq.pair_generator:PairGenerator", params={"budget": 4, "comp": 4, "wbits": 4}),
+        CostPart("pair_generator_w8", "paper-style pair generator, int8 x int8: 16 pairs",
+                 component="hdl.sbq.pair_generator:PairGenerator", params={"budget": 4, "comp": 4, "wbits": 8}),
         CostPart("lane", "compute lane: 2 term encoders, term generator, multiplier, queue, accumulator, "
                  "ping-pong output", design="sbq_lane", params=_LANE),
         CostPart("bubble_sorter", "bubble sorting network, 16 4-bit keys, 120 compare-exchanges",
@@ -58,6 +64,9 @@ COST = CostPlan(
         "ecp5_bitonic_over_term_generator": ("bitonic_sorter", "term_generator_w8", "ecp5"),
         "cmos_bubble_over_term_generator": ("bubble_sorter", "term_generator_w8", "cmos"),
         "cmos_bitonic_over_term_generator": ("bitonic_sorter", "term_generator_w8", "cmos"),
+        "cmos_bubble_over_pair_generator": ("bubble_sorter", "pair_generator_w8", "cmos"),
+        "cmos_bitonic_over_pair_generator": ("bitonic_sorter", "pair_generator_w8", "cmos"),
+        "cmos_term_generator_over_pair_generator": ("term_generator_w8", "pair_generator_w8", "cmos"),
     },
     paper={
         **{f"{name}_area_um2": area for name, area in _PAPER_AREA_UM2.items()},
