@@ -158,7 +158,7 @@ class ComputeLane(wiring.Component):
         acc = Signal(signed(self.width))
         total = Signal(signed(self.width))
         m.d.comb += total.eq(acc + p_product)
-        with m.If(run):
+        with m.If(run):  # stages M, P and A move with the lane: a held cycle changes nothing
             # Mux expressions rather than comb m.If: Icarus evaluates them from time 0.
             m.d.sync += [
                 m_pair.eq(Mux(gen.sig_valid, Value.cast(gen.sig), Value.cast(queue.r_data))),
