@@ -198,3 +198,28 @@ def test_models_on_real_layers(digits_operands):
         single = single_array_cycles(groups, bits, rows=16, cols=16)
         assert hap.layer_cycles(groups, bits, arrays=1) == single
         assert -(-single // 32) <= hap.layer_cycles(groups, bits) <= single
+
+
+def test_summary_and_tables_of_the_comparison():
+    from golden.perf.compare import GEOMETRIES, markdown, model_summary
+
+    def row(name, s, ss, bw, h):
+        cycles = {"stripes": s, "shapeshifter": ss, "bitwave": bw, "hap": h, "hap5.6": 2 * h, "hap8": 3 * h,
+                  "stripes_same_codes": 2 * s, "shapeshifter_same_codes": ss}
+        stats = {"stripes_precision": 8, "shapeshifter_mean_brick_precision": 5.0, "bitwave_mean_columns": 3.0,
+                 "dar_mean_precision": 4.0, "hap_8bit_channels": 1}
+        return {"layer": name, "O": 16, "K": 16, "P": 16, "cycles": cycles, "stats": stats,
+                "speedup": {d: cycles[d] / h for d in ("stripes", "shapeshifter", "bitwave")}}
+
+    layers = [row("a", 400, 200, 100, 100), row("b", 100, 100, 100, 100)]
+    m = model_summary(layers)
+    assert m["speedup_geomean"] == {"stripes": 2.0, "shapeshifter": pytest.approx(1.4142, abs=1e-4), "bitwave": 1.0}
+    assert m["speedup_total"] == {"stripes": 2.5, "shapeshifter": 1.5, "bitwave": 1.0}
+    assert m["speedup_geomean_hap8"]["stripes"] == pytest.approx(2 / 3, abs=1e-4)
+    assert m["speedup_geomean_same_codes"]["stripes"] == 4.0
+    geometry = {str(r): {"rows": r, "arrays": 512 // r, "total_cycles": r} for r in GEOMETRIES}
+    data = {"models": {"net": {"layers": layers, **m, "hap_geometry": geometry}},
+            "speedup": m["speedup_geomean"], "speedup_same_codes": m["speedup_geomean_same_codes"]}
+    text = markdown(data)
+    assert "| net, geometric mean over layers | 2.00x | 1.41x | 1.00x |" in text
+    assert "| a | 16 | 16 | 16 | 8 | 5.00 | 3.00 | 4.00 | 1 | 400 | 200 | 100 | 100 | 4.00, 2.00, 1.00 |" in text

@@ -113,3 +113,24 @@ def test_digits_cnn_real_network():
     rec = layer.capture[0]
     exact = (rec["a_codes"] - rec["a_zero_point"]) @ layer.w_codes.T
     assert torch.equal(rec["acc"], exact) and int(rec["a_codes"].min()) >= 0 and int(rec["a_codes"].max()) <= 255
+
+
+def test_accuracy_study_rows_and_tables():
+    from golden.hap.accuracy import GROUP_SIZES, markdown, rows
+
+    table = rows()
+    assert [col for col, _ in table.values()] == ["fp32", "8/8", "4/8", "8/4", "5/5", "4.6/4~", "5.6/4~", "4.6/4~ random"]
+    schemes = {k: f() for k, (_, f) in table.items() if f is not None}
+    assert [(s.wbits, s.abits, s.asymmetric) for s in list(schemes.values())[:4]] == [(8, 8, True), (4, 8, True), (8, 4, True), (5, 5, True)]
+    assert schemes["hap4.6"].fraction == 0.15 and schemes["hap5.6"].fraction == 0.4
+    assert schemes["hap4.6_random"].selection == "random"
+    row = {"metrics": {"accuracy": 0.5, "samples": 2}, "scheme": {"wbits": 8, "abits": 8}}
+    hap_row = {**row, "weight_bits": 4.6, "act_precision": {"per_value": 4.25, "per_mac": 4.0}}
+    points = [{"group_size": g, "precision": 1.0, "metadata_bits": 12 / g} for g in GROUP_SIZES]
+    data = {"models": {"net": {"metric": "accuracy", "samples": 2, "rows": {"8/8": row, "hap4.6": hap_row},
+                               "columns": {"8/8": "8/8", "hap4.6": "4.6/4~"}}},
+            "precision_vs_group": {"net": {"intra": points, "inter": points}}}
+    text = markdown(data)
+    assert "| net (accuracy, 2) | 0.5000 | 0.5000 |" in text
+    assert "| net | 4.6/4~ | 4.600 | 4.25 / 4.00 | accuracy 0.5000 |" in text
+    assert "| net | base + precision | 6.00 | 3.00 |" in text

@@ -12,7 +12,8 @@ For every Linear/Conv2d layer of each network, on the calibration split (:mod:`g
   the integer products HAP computes;
 - BitWave on HAP's dual-precision weight codes;
 - HAP on the DAR groups (intra-channel, ``G = 16``) of the 8-bit asymmetric codes, with the
-  dual-precision weights that :class:`golden.hap.scheme.HAPScheme` chooses (4.6 average bits; 5.6 too).
+  dual-precision weights that :class:`golden.hap.scheme.HAPScheme` chooses (4.6 average bits; 5.6
+  too, and every channel 8-bit, ``hap8``, which leaves DAR's share of the speedup alone).
 
 Each design's cycles come from its model in :mod:`golden.perf` at the geometry of
 :mod:`golden.perf.iso`. ``speedup[design]`` is HAP's speedup over it, the geometric mean over the
@@ -70,6 +71,7 @@ def layer_row(op, bits: dict[float, torch.Tensor]) -> dict:
     }
     for b in HAP_BITS[1:]:
         cycles[f"hap{b:g}"] = hap.layer_cycles(groups, bits[b].tolist())
+    cycles["hap8"] = hap.layer_cycles(groups, [8] * shape["O"])  # every channel 8-bit: DAR's share alone
     same = op.codes - op.zero_point  # HAP's own operands, signed: the same integer products as HAP
     cycles["stripes_same_codes"] = stripes.layer_cycles(same, shape["O"])
     cycles["shapeshifter_same_codes"] = shapeshifter.layer_cycles(same, shape["O"])
@@ -105,6 +107,7 @@ def model_summary(layers: list[dict]) -> dict:
         "speedup_geomean": {d: round(geomean(r["speedup"][d] for r in layers), 4) for d in PEERS},
         "speedup_total": {d: round(totals[d] / totals["hap"], 4) for d in PEERS},
         "speedup_geomean_hap5.6": {d: round(geomean(r["cycles"][d] / r["cycles"]["hap5.6"] for r in layers), 4) for d in PEERS},
+        "speedup_geomean_hap8": {d: round(geomean(r["cycles"][d] / r["cycles"]["hap8"] for r in layers), 4) for d in PEERS},
         "speedup_geomean_same_codes": {d: round(geomean(r["cycles"][f"{d}_same_codes"] / r["cycles"]["hap"] for r in layers), 4)
                                        for d in ("stripes", "shapeshifter")},
     }
@@ -161,6 +164,7 @@ def markdown(data: dict) -> str:
         rows += [(f"{model}, geometric mean over layers", m["speedup_geomean"]),
                  (f"{model}, total cycles", m["speedup_total"]),
                  (f"{model}, HAP at 5.6-bit weights (geometric mean)", m["speedup_geomean_hap5.6"]),
+                 (f"{model}, HAP with every channel 8-bit (geometric mean)", m["speedup_geomean_hap8"]),
                  (f"{model}, peers on HAP's own codes (geometric mean)", m["speedup_geomean_same_codes"])]
     rows += [("all layers of both networks, geometric mean (`speedup`)", data["speedup"]),
              ("all layers, peers on HAP's own codes", data["speedup_same_codes"])]
