@@ -4,7 +4,8 @@ every layer it sent, the cycles measured in simulation beside ``golden.hap.cycle
 
 ``rtl_cycles_match_model`` is true only when every unpaused run on every simulator took exactly the
 modelled cycles and the runs include the real layer and the corner cases. ``--full`` adds the
-default-size array (8 x 16) with the whole real layer and more random layers (slow on Icarus).
+default-size array (8 x 16) with the whole real layer and more random layers, on Verilator only
+(Icarus takes many minutes for it).
 """
 
 from __future__ import annotations
@@ -50,18 +51,42 @@ def measure(simulator: str, params: dict, full: bool) -> dict:
     return out
 
 
+def table(path: Path = RESULTS) -> str:
+    """The markdown table of section ``rtl_cycles``: per configuration and simulator, the unpaused
+    runs, their measured and modelled cycles summed, and the real layer's run."""
+    from qaccel.results import read_section
+
+    data = read_section(path, "rtl_cycles")["data"]
+    lines = ["| array | simulator | unpaused runs | cycles measured | cycles modelled | real layer (measured / model) |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for name, entry in data.items():
+        runs = [r for rs in entry["runs"].values() for r in rs if not r["paused"]]
+        real = entry["runs"]["real_network_layer"][0]
+        p = entry["params"]
+        lines.append(f"| {p['rows']} x {p['cols']}, {p['acc_bits']}-bit{' (full)' if entry['full'] else ''} | "
+                     f"{name.rsplit('_', 1)[1]} | {len(runs)} | {sum(r['cycles'] for r in runs)} | "
+                     f"{sum(r['model_cycles'] for r in runs)} | {real['cycles']} / {real['model_cycles']} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="python -m sim.hap.rtl_cycles", description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="also the default-size array with the whole real layer")
+    parser.add_argument("--table", action="store_true", help="print the markdown table of the recorded section")
     parser.add_argument("-o", "--output", type=Path, default=RESULTS, help="results file (default docs/results/hap.json)")
     args = parser.parse_args(argv)
+    if args.table:
+        print(table(args.output))
+        return 0
     simulators = [s for s in SIMULATORS if available(s)]
     real_layer()
     configs = [("small", SMALL, False)] + ([("default_full", DEFAULT, True)] if args.full else [])
     data, match, cases = {}, True, set()
     for simulator in simulators:
         for name, params, full in configs:
+            if full and simulator != "verilator":
+                continue
             print(f"hap_array {name} on {simulator} ...", flush=True)
             runs = measure(simulator, params, full)
             data[f"{name}_{simulator}"] = {"params": params, "full": full, "runs": runs}
