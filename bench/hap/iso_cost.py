@@ -12,7 +12,8 @@ its dataflow has no dual precision, so a network with some 8-bit channels runs a
 bits); ``stripes_w4`` is the all-4-bit variant. Both take activations of up to 8 bits and an
 accumulator as wide as the HAP array's (``max_length`` chosen so). ``hap_pe_array`` is the HAP
 array's compute part alone (PEs and their shift registers, without the zero-point unit and the tile
-sequencer), the like-for-like counterpart of the Stripes arrays, which have no control either.
+sequencer), the like-for-like counterpart of the Stripes arrays, which have no control either; it
+is almost the whole HAP array and takes as long to synthesize, so only ``--only`` measures it.
 
 Every part goes through ``bench.cost.measure`` (yosys ``synth_xilinx`` LUT/FF/DSP, ``synth_ecp5`` +
 nextpnr-ecp5 Fmax, CMOS transistors). Writes section ``iso_cost`` of ``docs/results/hap.json``
@@ -89,7 +90,7 @@ def parts() -> tuple[CostPart, ...]:
                  "zero-point unit, tile sequencer (registered design, defaults)",
                  component="hdl.hap.hap_array:HapArray", params=hap),
         CostPart("hap_pe_array", "the HAP array's PEs and shift registers only (no zero-point unit, no sequencer)",
-                 component="hdl.hap.pe_array:PEArray", params=hap),
+                 component="hdl.hap.pe_array:PEArray", params=hap, default=False),
         CostPart("stripes_w8", "Stripes-style array of equal compute, 8-bit weights",
                  component="hdl.hap.stripes:StripesArray", params=stripes_params(hap, 8)),
         CostPart("stripes_w4", "Stripes-style array of equal compute, 4-bit weights",
@@ -155,28 +156,29 @@ def _config(chosen: tuple[CostPart, ...], complete: bool) -> dict:
         "flows": cost.FLOWS,
         "parts": [part.key for part in chosen],
         "complete": complete,
+        "complete_means": "every part of the default run is measured (hap_pe_array only with --only)",
     }
 
 
 def _kept(output: Path, every: tuple[CostPart, ...], chosen: tuple[CostPart, ...]) -> dict:
-    """The parts of the section already in ``output`` that this run does not measure (none when the
-    run measures every part or there is no section yet)."""
-    if len(chosen) == len(every):
-        return {}
+    """The parts of the section already in ``output`` that this run does not measure (none when
+    there is no section yet)."""
     try:
-        old = read_section(output, SECTION)["data"]["parts"]
+        recorded = read_section(output, SECTION)
     except (OSError, KeyError, ValueError):
         return {}
-    skip = {part.key for part in chosen}
-    return {part.key: old[part.key] for part in every if part.key in old and part.key not in skip}
+    old, skip = recorded["data"]["parts"], {part.key for part in chosen}
+    return {part.key: {"command": recorded["command"], **old[part.key]}
+            for part in every if part.key in old and part.key not in skip}
 
 
-def measure(every: tuple[CostPart, ...], chosen: tuple[CostPart, ...], output: Path, command: str) -> dict:
-    """Every part of ``chosen`` through ``bench.cost.measure``, merged with the kept parts of the
-    section in ``output`` (:func:`_kept`); section ``iso_cost`` rewritten after each part."""
+def measure(every: tuple[CostPart, ...], chosen: tuple[CostPart, ...], output: Path, command: str, *,
+            merge: bool) -> dict:
+    """Every part of ``chosen`` through ``bench.cost.measure``, with ``merge`` also the kept parts of
+    the section in ``output`` (:func:`_kept`); section ``iso_cost`` rewritten after each part."""
     tools = {**synth.tool_versions(), **package_versions("amaranth")}
     built = [(part, *part.build()) for part in chosen]  # every constructor checked before any synthesis
-    start, measured, value = time.monotonic(), _kept(output, every, chosen), None
+    start, measured, value = time.monotonic(), (_kept(output, every, chosen) if merge else {}), None
     with tqdm(total=len(cost.FLOWS) * len(built), desc="hap iso cost", unit="run") as bar:
         for part, component, params in built:
             workdir = cost.BUILD / "hap_iso_cost" / part.key
@@ -186,7 +188,8 @@ def measure(every: tuple[CostPart, ...], chosen: tuple[CostPart, ...], output: P
             ratio_table = ratios(ordered)
             data = {"parts": ordered, "ratios": ratio_table, "seconds": round(time.monotonic() - start, 1)}
             present = tuple(p for p in every if p.key in ordered)
-            value = section(command=command, tools=tools, config=_config(present, len(present) == len(every)),
+            complete = all(p.key in ordered for p in every if p.default)
+            value = section(command=command, tools=tools, config=_config(present, complete),
                             data=data, flat=_flat(ordered, ratio_table))
             write_section(output, SECTION, value)
     return value
@@ -238,8 +241,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {output}: {error}", file=sys.stderr)
             return 1
         return 0
-    chosen = tuple(part for part in every if not args.only or part.key in args.only)
-    value = measure(every, chosen, output, command_line(PROG, argv))
+    chosen = tuple(part for part in every if (part.key in args.only if args.only else part.default))
+    value = measure(every, chosen, output, command_line(PROG, argv), merge=bool(args.only))
     print(markdown(value))
     print(f"wrote {output} in {value['data']['seconds']} s")
     return 0

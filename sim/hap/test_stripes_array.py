@@ -228,7 +228,7 @@ def test_cost_comparison_merges_remeasured_parts(tmp_path):
     path = tmp_path / "hap.json"
     write_section(path, iso_cost.SECTION, section(command="x", tools={}, config={}, data={"parts": old}))
     only_hap = tuple(p for p in every if p.key == "hap_array")
-    assert iso_cost._kept(path, every, only_hap) == {"stripes_w8": old["stripes_w8"]}
-    assert iso_cost._kept(path, every, every) == {}
+    assert iso_cost._kept(path, every, only_hap) == {"stripes_w8": {"command": "x", **old["stripes_w8"]}}
+    assert [p.key for p in every if p.default] == ["hap_array", "stripes_w8", "stripes_w4"]
     assert iso_cost.ratios(old) == {"stripes_w8_over_hap_array": {"luts": 0.25, "ffs": 0.25, "ecp5_lut4": 0.25,
                                                                   "fmax": 1.5}}
