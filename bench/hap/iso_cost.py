@@ -126,6 +126,23 @@ def ratios(measured: dict) -> dict:
     return out
 
 
+def per_cost(measured: dict, output: Path) -> dict | None:
+    """HAP's speed-up over Stripes at equal compute (section ``performance`` of ``output``, written by
+    ``python -m golden.perf.compare``) against the LUTs each array needs for that compute:
+    ``speedup * stripes_w8 LUTs / hap_array LUTs`` is HAP's throughput per 7-series LUT over
+    Stripes'. None while either figure is missing."""
+    try:
+        speedup = read_section(output, "performance")["flat"]["speedup"]["stripes"]
+    except (OSError, KeyError, ValueError, TypeError):
+        return None
+    if "hap_array" not in measured or "stripes_w8" not in measured:
+        return None
+    hap, stripes = measured["hap_array"]["xilinx"]["luts"], measured["stripes_w8"]["xilinx"]["luts"]
+    return {"speedup_over_stripes": speedup, "source": "section performance (python -m golden.perf.compare)",
+            "hap_luts_over_stripes_w8": round(hap / stripes, 2),
+            "throughput_per_lut_over_stripes_w8": round(speedup * stripes / hap, 2)}
+
+
 def _flat(measured: dict, ratio_table: dict) -> dict:
     flat = {}
     for key, entry in measured.items():
@@ -186,7 +203,8 @@ def measure(every: tuple[CostPart, ...], chosen: tuple[CostPart, ...], output: P
             measured[part.key] = {**entry, "command": command}
             ordered = {p.key: measured[p.key] for p in every if p.key in measured}
             ratio_table = ratios(ordered)
-            data = {"parts": ordered, "ratios": ratio_table, "seconds": round(time.monotonic() - start, 1)}
+            data = {"parts": ordered, "ratios": ratio_table, "per_cost": per_cost(ordered, output),
+                    "seconds": round(time.monotonic() - start, 1)}
             present = tuple(p for p in every if p.key in ordered)
             complete = all(p.key in ordered for p in every if p.default)
             value = section(command=command, tools=tools, config=_config(present, complete),
@@ -216,6 +234,11 @@ def markdown(value: dict) -> str:
         for name, r in data["ratios"].items():
             lines.append(f"| `{name}` | {_cell(r['luts'], 'x')} | {_cell(r['ffs'], 'x')} | "
                          f"{_cell(r['ecp5_lut4'], 'x')} | {_cell(r['fmax'], 'x')} |")
+    if data.get("per_cost"):
+        c = data["per_cost"]
+        lines += ["", f"HAP over Stripes at equal compute: {c['speedup_over_stripes']}x faster "
+                  f"({c['source']}) with {c['hap_luts_over_stripes_w8']}x the 7-series LUTs of `stripes_w8`: "
+                  f"{c['throughput_per_lut_over_stripes_w8']}x Stripes' throughput per LUT."]
     iso = config["iso_512"]
     lines += ["", f"Equal compute: {config['bit_products_per_cycle']} bit products per cycle. The study's "
               f"ISO-{iso['multipliers']} scale ({iso['bit_products_per_cycle']} bit products per cycle) is "

@@ -232,3 +232,7 @@ def test_cost_comparison_merges_remeasured_parts(tmp_path):
     assert [p.key for p in every if p.default] == ["hap_array", "stripes_w8", "stripes_w4"]
     assert iso_cost.ratios(old) == {"stripes_w8_over_hap_array": {"luts": 0.25, "ffs": 0.25, "ecp5_lut4": 0.25,
                                                                   "fmax": 1.5}}
+    write_section(path, "performance", section(command="y", tools={}, config={}, data={},
+                                               flat={"speedup": {"stripes": 2.5}}))
+    assert iso_cost.per_cost(old, path)["throughput_per_lut_over_stripes_w8"] == 0.62  # 2.5 * 250 / 1000
+    assert iso_cost.per_cost({"hap_array": old["hap_array"]}, path) is None
