@@ -7,7 +7,8 @@
 For every Linear/Conv2d layer of each network, on the calibration split (:mod:`golden.hap.operands`:
 128 images of ``digits_cnn``, 128 sentences of ``minilm``):
 
-- Stripes and ShapeShifter compute on the layer's 8-bit symmetric activation codes (their own
+- Stripes and ShapeShifter (also with unlimited run-ahead registers, ``shapeshifter_runahead``)
+  compute on the layer's 8-bit symmetric activation codes (their own
   quantization); ``*_same_codes`` also on HAP's codes minus the zero point (signed), i.e. on exactly
   the integer products HAP computes;
 - BitWave on HAP's dual-precision weight codes;
@@ -66,6 +67,7 @@ def layer_row(op, bits: dict[float, torch.Tensor]) -> dict:
     cycles = {
         "stripes": stripes.layer_cycles(op.signed, shape["O"]),
         "shapeshifter": shapeshifter.layer_cycles(op.signed, shape["O"]),
+        "shapeshifter_runahead": shapeshifter.layer_cycles(op.signed, shape["O"], runahead=True),
         "bitwave": bitwave.layer_cycles(codes, shape["P"]),
         "hap": hap.layer_cycles(groups, head.tolist()),
     }
@@ -108,6 +110,8 @@ def model_summary(layers: list[dict]) -> dict:
         "speedup_total": {d: round(totals[d] / totals["hap"], 4) for d in PEERS},
         "speedup_geomean_hap5.6": {d: round(geomean(r["cycles"][d] / r["cycles"]["hap5.6"] for r in layers), 4) for d in PEERS},
         "speedup_geomean_hap8": {d: round(geomean(r["cycles"][d] / r["cycles"]["hap8"] for r in layers), 4) for d in PEERS},
+        "speedup_geomean_shapeshifter_runahead": round(geomean(r["cycles"]["shapeshifter_runahead"] / r["cycles"]["hap"]
+                                                               for r in layers), 4),
         "speedup_geomean_same_codes": {d: round(geomean(r["cycles"][f"{d}_same_codes"] / r["cycles"]["hap"] for r in layers), 4)
                                        for d in ("stripes", "shapeshifter")},
     }
@@ -165,7 +169,9 @@ def markdown(data: dict) -> str:
                  (f"{model}, total cycles", m["speedup_total"]),
                  (f"{model}, HAP at 5.6-bit weights (geometric mean)", m["speedup_geomean_hap5.6"]),
                  (f"{model}, HAP with every channel 8-bit (geometric mean)", m["speedup_geomean_hap8"]),
-                 (f"{model}, peers on HAP's own codes (geometric mean)", m["speedup_geomean_same_codes"])]
+                 (f"{model}, peers on HAP's own codes (geometric mean)", m["speedup_geomean_same_codes"]),
+                 (f"{model}, ShapeShifter with unlimited run-ahead (geometric mean)",
+                  {"shapeshifter": m["speedup_geomean_shapeshifter_runahead"]})]
     rows += [("all layers of both networks, geometric mean (`speedup`)", data["speedup"]),
              ("all layers, peers on HAP's own codes", data["speedup_same_codes"])]
     for label, values in rows:

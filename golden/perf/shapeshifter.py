@@ -12,7 +12,9 @@ brick the maximum over its values, and at least one cycle (an all-zero brick cos
 
 All windows of the tile take the same step together (DNNsim's configuration without run-ahead
 column registers), so a step costs the largest brick precision among the tile's windows; the
-weights do not change the count. For ``Y [O, P] = W [O, K] A [K, P]``::
+weights do not change the count. ``runahead=True`` gives the other extreme, unlimited run-ahead
+registers: each window of a tile runs through its bricks on its own and the tile waits only for its
+slowest window's total. For ``Y [O, P] = W [O, K] A [K, P]``::
 
     cycles = ceil(O / filters) * sum over window tiles w and bricks b of max_{p in w} prec(b, p)
 
@@ -51,10 +53,15 @@ def brick_precisions(codes: torch.Tensor, *, lanes: int = LANES) -> torch.Tensor
 
 
 def layer_cycles(codes: torch.Tensor, out_channels: int, *, filters: int = FILTERS, windows: int = WINDOWS,
-                 lanes: int = LANES) -> int:
-    """Cycles of a layer with activations ``codes`` (``[K, P]``) and ``out_channels`` outputs."""
+                 lanes: int = LANES, runahead: bool = False) -> int:
+    """Cycles of a layer with activations ``codes`` (``[K, P]``) and ``out_channels`` outputs.
+
+    ``runahead=True`` is the optimistic bound of unlimited run-ahead registers: every window of a
+    tile goes through its bricks on its own, and the tile lasts as long as its slowest window's sum."""
     bricks = brick_precisions(codes, lanes=lanes)
     p = bricks.shape[1]
     pad = _ceil(p, windows) * windows - p
-    steps = F.pad(bricks, (0, pad)).reshape(bricks.shape[0], -1, windows).amax(dim=2)
-    return _ceil(out_channels, filters) * int(steps.sum())
+    tiles = F.pad(bricks, (0, pad)).reshape(bricks.shape[0], -1, windows)
+    if runahead:
+        return _ceil(out_channels, filters) * int(tiles.sum(dim=0).amax(dim=1).sum())
+    return _ceil(out_channels, filters) * int(tiles.amax(dim=2).sum())
