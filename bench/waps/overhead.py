@@ -1,6 +1,6 @@
 """The cost of WAPS over a plain PE: cycles from simulation, area with multipliers in LUTs, Fmax.
 
-    python -m bench.waps.overhead [--sim icarus|verilator] [--cost-only]
+    python -m bench.waps.overhead [--sim icarus|verilator] [--cost-only] [--table]
 
 Writes section ``overhead`` of ``docs/results/waps.json``:
 
@@ -145,6 +145,34 @@ def _from_cost() -> dict:
     return result
 
 
+def markdown(overhead: dict) -> str:
+    """The area table of section ``overhead`` (the docs quote it)."""
+    area, cost = overhead["data"]["area_nodsp"], overhead["data"]["from_cost"]
+    lines = ["| part (two-lane slice) | LUT | FF | LUT + FF |", "| --- | ---: | ---: | ---: |"]
+    for key, entry in area["parts"].items():
+        lines.append(f"| `{key}` | {entry['luts']} | {entry['ffs']} | {entry['luts_ffs']} |")
+    lines += ["", "| figure | value | the paper |", "| --- | ---: | ---: |",
+              f"| `area_overhead_pct` (LUT + FF, `synth_xilinx -nodsp`) | {area['area_overhead_pct']}% | {PAPER['area_overhead_pct']}% (ASIC) |",
+              f"| LUT / FF overhead | {area['lut_overhead_pct']}% / {area['ff_overhead_pct']}% | |",
+              f"| requantizer share of `mac_pe` | {area['requantizer_share_pct']}% | |",
+              f"| `area_overhead_without_requantizer_pct` | {area['area_overhead_without_requantizer_pct']}% | |"]
+    if not cost.get("missing"):
+        p = cost["parts"]
+        lines += [
+            f"| `dsp_area_overhead_pct` (LUT + FF, `synth_xilinx` with DSP48E1) | {cost['dsp_area_overhead_pct']}% "
+            f"({p['waps_pe']['luts_ffs']} vs {p['mac_pe']['luts_ffs']}, DSPs {p['waps_pe']['dsps']} vs {p['mac_pe']['dsps']}) | |",
+            f"| `cmos_overhead_pct` (transistors) | {cost.get('cmos_overhead_pct')}% "
+            f"({p['waps_pe']['transistors']} vs {p['mac_pe']['transistors']}) | |",
+            f"| ECP5 Fmax `waps_pe` / `mac_pe` | {p['waps_pe']['ecp5_fmax_mhz']} / {p['mac_pe']['ecp5_fmax_mhz']} MHz | |",
+        ]
+        for key in ("waps_pe", "mac_pe"):
+            path = p[key]["ecp5_critical_path"]
+            if path:
+                lines.append(f"| ECP5 critical path of `{key}` | `{path['from']}` to `{path['to']}`, {path['delay_ns']} ns "
+                             f"({path['logic_cells']} logic cells) | |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
@@ -152,7 +180,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="simulator of the cycle measurement (default: verilator)")
     parser.add_argument("--cost-only", action="store_true",
                         help="keep the cycles and area this section holds; re-read only section cost")
+    parser.add_argument("--table", action="store_true", help="print the markdown table of the section; measure nothing")
     args = parser.parse_args(argv)
+    if args.table:
+        print(markdown(read_section(RESULTS, "overhead")))
+        return 0
     if args.cost_only:
         kept = read_section(RESULTS, "overhead")["data"]
         cycles, area = kept["cycles"], kept["area_nodsp"]

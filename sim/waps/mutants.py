@@ -23,10 +23,13 @@ MUTANTS = [
            "m.d.comb += move.eq(s_valid & (~s_last | ~self.o.valid | self.o.ready))",
            "m.d.comb += move.eq(s_valid)",
            "WAPS accumulator: a job's T overwrites the previous one the requantizer has not taken"),
-    Mutant("s_survives_reset", "hdl/waps/group_accumulator.py",
-           "s_valid, s_select, s_last = Signal(), Signal(2), Signal()",
-           "s_valid, s_select, s_last = Signal(reset_less=True), Signal(2), Signal()",
-           "WAPS accumulator: a finished group in S survives a reset and joins the next job"),
+    Mutant("d1_survives_reset", "hdl/waps/group_accumulator.py",
+           "fresh1 = Signal(init=1)  # the next beat starts a group\n"
+           "        d1 = [Signal(signed(width), name=f\"d1_{o}\") for o in range(self.outputs)]",
+           "fresh1 = Signal(init=1, reset_less=True)  # the next beat starts a group\n"
+           "        d1 = [Signal(signed(width), name=f\"d1_{o}\", reset_less=True) for o in range(self.outputs)]",
+           "WAPS accumulator: D1 and its start flag without reset: a group cut by a reset joins the next "
+           "job's first group (with D1 alone reset-less, the flag hides it; with the flag alone, D1's reset)"),
     Mutant("d2_not_cleared_after_job", "hdl/waps/group_accumulator.py",
            "m.d.sync += [self.o.valid.eq(1), fresh2.eq(1)]",
            "m.d.sync += [self.o.valid.eq(1)]",
