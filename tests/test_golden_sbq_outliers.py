@@ -41,6 +41,12 @@ def test_hand_example():
     assert outliers.pair_counts(at, wt, 2, 2, 4, 1, members) == 4
     assert outliers.pair_counts(at, wt, 2, 0, 4, 1, members) == 2
     assert outliers.pair_counts(at, wt, 16, 0, 0, 1, members) == 8
+    # a pair counts for its own multiplication: 85 x 7 (not an outlier, 8 pairs) queues 2 before
+    # 127 x 7 queues 2; one zero pops 85's pairs, a second zero 127's
+    for zeros, want in ((1, 2), (2, 4)):
+        a2, w2 = [85, 127] + [0] * zeros, [7, 7] + [0] * zeros
+        assert outliers.count_reference(a2, w2, 2, 2, 4, 1, member) == (want, 8)
+        assert outliers.pair_counts(torch.tensor([a2]), torch.tensor([w2]), 2, 2, 4, 1, members) == want
 
 
 def test_kernel_count_equals_reference():

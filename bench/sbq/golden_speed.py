@@ -2,6 +2,7 @@
 the table-driven C kernel (AVX2 and scalar paths), the previous kernel, and the torch path.
 
     python -m bench.sbq.golden_speed [-o docs/results/sbq.json] [--rows 256] [--repeat 5]
+    python -m bench.sbq.golden_speed --table    # the docs table from the results file
 
 One MiniLM-sized layer: ``rows`` x 384 int8 activations by 384 x 384 int4 weights, B = C = D = 4,
 16 lanes (the accuracy study's W4A8 setting), random operands. Each figure is the best wall time of
@@ -10,7 +11,8 @@ One MiniLM-sized layer: ``rows`` x 384 int8 activations by 384 x 384 int4 weight
 table-driven one) is compiled and measured in the same run, so the speedup compares like with like
 on a machine shared with other jobs; the load average at the start is recorded with the figures.
 The torch path runs on the first ``--torch-rows`` rows only (it is about a hundred times slower).
-Every path must give the same result. Writes section ``golden_speed`` of the results file.
+Every path must give the same result. Writes section ``golden_speed`` of the results file, with wall
+times and CPU times (the CPU time of one thread is what a busy machine disturbs least).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from tqdm import tqdm
 from golden.sbq import dot_matrix
 from golden.sbq import kernel
 from golden.sbq.model import budget_tables
-from qaccel.results import command_line, package_versions, section, write_section
+from qaccel.results import command_line, package_versions, read_section, section, write_section
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = REPO / "docs" / "results" / "sbq.json"
@@ -63,12 +65,14 @@ def _v1_call(lib, a, w, threads):
 
 
 def _best(call, repeat):
-    best, result = float("inf"), None
+    """Best wall time and best CPU time (all threads of the process) of ``repeat`` calls."""
+    best, best_cpu, result = float("inf"), float("inf"), None
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         result = call()
         best = min(best, time.perf_counter() - start)
-    return best, result
+        best_cpu = min(best_cpu, time.process_time() - start_cpu)
+    return best, best_cpu, result
 
 
 def _cpu_model() -> str:
@@ -81,14 +85,35 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def markdown(data: dict) -> str:
+    """The docs table of a section's ``data``: M multiplications per second per path."""
+    names = {"table_avx2": "table-driven, AVX2", "table_scalar": "table-driven, scalar", "v1": "previous kernel (v1)", "torch": "torch path"}
+    lines = ["| kernel | one thread | all cores | one thread, per CPU second | over v1, one thread | over v1, all cores |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    v1 = data["paths"]["v1"]
+    for key, label in names.items():
+        path = data["paths"][key]
+        cells = []
+        for threads in ("one_thread", "all_threads"):
+            cells.append(f"{path[threads]['mults_per_second'] / 1e6:.1f}" if threads in path else "")
+        ratios = [f"{path[t]['mults_per_second'] / v1[t]['mults_per_second']:.2f}x" if t in path else "" for t in ("one_thread", "all_threads")]
+        cpu = f"{path['one_thread']['mults_per_cpu_second'] / 1e6:.1f}" if "one_thread" in path else ""
+        lines.append(f"| {label} | {cells[0]} | {cells[1]} | {cpu} | {ratios[0]} | {ratios[1]} |")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.sbq.golden_speed", description=__doc__.splitlines()[0])
     ap.add_argument("-o", "--output", type=Path, default=DEFAULT_OUT, help=f"results file (its section {SECTION!r} is replaced)")
     ap.add_argument("--rows", type=int, default=256, help="activation rows (default 256)")
     ap.add_argument("--torch-rows", type=int, default=16, help="rows for the torch path (default 16)")
     ap.add_argument("--repeat", type=int, default=5, help="runs per figure, the best counts (default 5)")
+    ap.add_argument("--table", action="store_true", help="print the docs table from the results file and exit")
     argv = sys.argv[1:] if argv is None else argv
     args = ap.parse_args(argv)
+    if args.table:
+        print(markdown(read_section(args.output, SECTION)["data"]))
+        return 0
     if min(args.rows, args.torch_rows, args.repeat) < 1 or args.torch_rows > args.rows:
         ap.error("--rows, --torch-rows and --repeat must be >= 1, --torch-rows <= --rows")
     lib, v1 = kernel._kernel(), _v1_kernel()
@@ -109,12 +134,13 @@ def main(argv=None) -> int:
     runs = [(name, threads) for name in paths for threads in (1, 0)]
     for name, threads in tqdm(runs, desc="golden_speed", file=sys.stderr):
         paths[name](threads)  # warm-up (tables, caches)
-        seconds, results[name] = _best(lambda: paths[name](threads), args.repeat)
+        seconds, cpu, results[name] = _best(lambda: paths[name](threads), args.repeat)
         key = "one_thread" if threads == 1 else "all_threads"
-        figures.setdefault(name, {})[key] = {"seconds": round(seconds, 4), "mults_per_second": round(a.numel() * w.shape[0] / seconds)}
+        figures.setdefault(name, {})[key] = {"seconds": round(seconds, 4), "mults_per_second": round(a.numel() * w.shape[0] / seconds),
+                                             "cpu_seconds": round(cpu, 4), "mults_per_cpu_second": round(a.numel() * w.shape[0] / cpu)}
         tqdm.write(f"{name:>12} {key:>11}: {a.numel() * w.shape[0] / seconds / 1e6:7.1f} M multiplications/s", file=sys.stderr)
     ta = a[: args.torch_rows]
-    seconds, torch_result = _best(lambda: dot_matrix(ta, w, BUDGET, COMP, DEPTH, LANES, backend="torch"), 1)
+    seconds, _, torch_result = _best(lambda: dot_matrix(ta, w, BUDGET, COMP, DEPTH, LANES, backend="torch"), 1)
     figures["torch"] = {"all_threads": {"seconds": round(seconds, 4), "mults_per_second": round(ta.numel() * w.shape[0] / seconds), "rows": args.torch_rows}}
     print(f"       torch all_threads: {ta.numel() * w.shape[0] / seconds / 1e6:7.1f} M multiplications/s ({args.torch_rows} rows)")
     for name, result in results.items():
@@ -124,6 +150,8 @@ def main(argv=None) -> int:
 
     rate = lambda name, key: figures[name][key]["mults_per_second"]  # noqa: E731
     speedup = {key: round(rate("table_avx2", key) / rate("v1", key), 2) for key in ("one_thread", "all_threads")}
+    cpu_rate = lambda name: figures[name]["one_thread"]["mults_per_cpu_second"]  # noqa: E731
+    speedup["one_thread_cpu_time"] = round(cpu_rate("table_avx2") / cpu_rate("v1"), 2)
     data = {"paths": figures, "speedup_over_v1": speedup,
             "scaling_all_over_one_thread": round(rate("table_avx2", "all_threads") / rate("table_avx2", "one_thread"), 2),
             "load_average_at_start": round(load, 2), "cores": os.cpu_count(), "cpu": _cpu_model(),

@@ -23,9 +23,9 @@ Rows, every one on the same evaluation samples of a model:
   see ``TQ_W4A8_PRECISIONS``).
 
 Both models use their whole evaluation split by default (digits_cnn 540 images, minilm 1,024
-sentences); ``--sentences N`` runs minilm on the first ``N`` sentences only, for a quick check (the
-exact SBQ emulation of one minilm sentence is about 0.29 G multiplications per SBQ row). The paper's claims are recorded as
-differences of the headline metric (``claims``). Because a small network's accuracy saturates, the
+sentences); ``--sentences N`` runs minilm on the first ``N`` sentences only, for a quick check (each
+SBQ row emulates hundreds of millions of multiplications per minilm sentence). The paper's claims
+are recorded as differences of the headline metric (``claims``). Because a small network's accuracy saturates, the
 study also measures the compute error directly (``dot_error``): on the W4A8 codes of every layer of
 the model (:func:`golden.export.export_layers`, real inputs), the relative RMS error
 ``||dot_sbq - dot_exact|| / ||dot_exact||`` of each SBQ, SBQ-C0 and TQ configuration (the ``tq`` rows

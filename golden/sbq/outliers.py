@@ -2,6 +2,7 @@
 outlier SBQ computes, with and without compensation.
 
     python -m golden.sbq.outliers [-o docs/results/sbq.json] [--models digits_cnn,minilm] [--rows 64] [--sigmas 3]
+    python -m golden.sbq.outliers --table     # the docs table from the results file
 
 "SBQ: Exploiting Significant Bits for Efficient and Accurate Post-Training DNN Quantization"
 (J. Ling et al., DATE 2025) shows in its Fig. 6 "the percentage of terms calculated among
@@ -36,7 +37,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from qaccel.results import command_line, package_versions, section, write_section
+from qaccel.results import command_line, package_versions, read_section, section, write_section
 
 from .kernel import _kernel, lane_table, table_matrix, table_wbits
 from .model import _pair_table, check_dot_params, rank_pairs
@@ -161,7 +162,7 @@ def measure(layers, sigmas: float, budgets=BUDGETS, depth: int = DEPTH, lanes: i
     return out
 
 
-def plot(data: dict, path: Path) -> None:
+def plot(data: dict, path: Path, sigmas: float) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -188,10 +189,24 @@ def plot(data: dict, path: Path) -> None:
         share = 100 * result["outlier_multiplication_share"]
         ax.set_title(f"{model}: {share:.2f} % of multiplications involve an outlier")
         ax.legend(fontsize=7, loc="lower right")
-    fig.suptitle("Term products computed in multiplications with an outlier (|x - mean| > 3 std), SBQ D=4, 16 lanes")
+    fig.suptitle(f"Term products computed in multiplications with an outlier (|x - mean| > {sigmas:g} std), SBQ D=4, 16 lanes")
     fig.tight_layout(rect=(0, 0, 1, 0.93))
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def markdown(data: dict) -> str:
+    """The docs table of a section's ``data``: shares in percent per model, budget and compensation."""
+    lines = ["| model | B | outlier multiplications: C = 0 | C = B | gain (points) | gain (relative) | paper gain (points) | all multiplications: C = 0 | C = B |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for model, result in data.items():
+        for b in sorted(BUDGETS, reverse=True):
+            none, comp = result[f"B={b},C=0"], result[f"B={b},C={b}"]
+            gain = result[f"gain[B={b}]"]
+            lines.append(f"| {model} | {b} | {100 * none['outlier']['share']:.2f} % | {100 * comp['outlier']['share']:.2f} % | "
+                         f"+{gain['percentage_points']:.2f} | +{gain['relative_percent']:.2f} % | +{PAPER_GAIN[b]:.2f} | "
+                         f"{100 * none['all']['share']:.2f} % | {100 * comp['all']['share']:.2f} % |")
+    return "\n".join(lines)
 
 
 def main(argv=None) -> int:
@@ -204,8 +219,12 @@ def main(argv=None) -> int:
     ap.add_argument("--models", default="digits_cnn,minilm", help="comma-separated models")
     ap.add_argument("--rows", type=int, default=64, help="activation rows per layer, from as many samples (default 64)")
     ap.add_argument("--sigmas", type=float, default=3.0, help="outlier: |x - mean| > SIGMAS std of its tensor (default 3)")
+    ap.add_argument("--table", action="store_true", help="print the docs table from the results file and exit")
     argv = sys.argv[1:] if argv is None else argv
     args = ap.parse_args(argv)
+    if args.table:
+        print(markdown(read_section(args.output, SECTION)["data"]))
+        return 0
     if args.rows < 1 or args.sigmas <= 0:
         ap.error("--rows must be >= 1 and --sigmas > 0")
     models = args.models.split(",")
@@ -238,7 +257,7 @@ def main(argv=None) -> int:
                 "paper_gain_percent": {f"B={b}": g for b, g in PAPER_GAIN.items()}},
         data=data,
     ))
-    plot(data, path.with_name("sbq_outliers.png"))
+    plot(data, path.with_name("sbq_outliers.png"), args.sigmas)
     print(f"wrote section {SECTION!r} of {path} and {path.with_name('sbq_outliers.png')}")
     return 0
 
