@@ -35,7 +35,7 @@ __all__ = ["calibrated_layers", "CACHE", "DEFAULT_ITERATIONS", "cache_path"]
 REPO = Path(__file__).resolve().parents[2]
 CACHE = REPO / "build" / "waps"
 DEFAULT_ITERATIONS = 300
-VERSION = 2
+VERSION = 3
 _FIELDS = ("group_sizes", "group_selects", "n", "shift", "relu", "w_bits", "a_bits", "out_bits", "stride", "padding")
 
 
