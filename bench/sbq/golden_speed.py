@@ -26,6 +26,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from tqdm import tqdm
 
@@ -57,11 +58,12 @@ def _v1_kernel():
 
 def _v1_call(lib, a, w, threads):
     computed, offered, n_offered, spare = budget_tables(BUDGET, COMP)
-    a8, w8 = a.to(torch.int8).contiguous(), w.to(torch.int8).contiguous()
-    out = torch.empty(a.shape[0], w.shape[0], dtype=torch.int64)
-    lib.sbq_dot_matrix(a8.data_ptr(), w8.data_ptr(), a.shape[0], w.shape[0], a.shape[1], LANES, COMP, DEPTH,
-                       computed.data_ptr(), offered.data_ptr(), n_offered.data_ptr(), spare.data_ptr(), threads, out.data_ptr())
-    return out
+    # numpy conversions, as in golden.sbq.kernel.table_matrix (torch's thread pool would compete)
+    a8, w8 = np.ascontiguousarray(a.numpy(), dtype=np.int8), np.ascontiguousarray(w.numpy(), dtype=np.int8)
+    out = np.empty((a.shape[0], w.shape[0]), dtype=np.int64)
+    lib.sbq_dot_matrix(a8.ctypes.data, w8.ctypes.data, a.shape[0], w.shape[0], a.shape[1], LANES, COMP, DEPTH,
+                       computed.data_ptr(), offered.data_ptr(), n_offered.data_ptr(), spare.data_ptr(), threads, out.ctypes.data)
+    return torch.from_numpy(out)
 
 
 def _best(call, repeat):

@@ -9,9 +9,10 @@
  *               (always computed); `delta` is the number of pairs offered to the queue,
  *               min(C, n - B), when n > B, and minus the spare cycles, n - B, when n < B;
  *     e[1 + p]  the sum of the first p offered pair values, p = 0..ceff (e[1] = 0);
- * - the operands as entry indices: element k of the (n, o) pair is entry a_idx[n][k] + w_idx[o][k],
- *   the length padded with zero operands to steps * lanes (element k in lane k % lanes), the outputs
- *   padded to a multiple of GROUP and interleaved by GROUP: w_idx[og][k][j] for output og * GROUP + j.
+ * sbq_table_matrix turns the int8 operands into entry indices itself: element k of the (n, o) pair
+ * is entry a_idx[n][k] + w_idx[o][k], the length padded with zero operands to steps * lanes (element k
+ * in lane k % lanes), the outputs padded to a multiple of GROUP with zero weights and interleaved by
+ * GROUP: w_idx[og][k][j] for output og * GROUP + j.
  *
  * One lane of one (n, o) pair: the queue holds `fill` values. A multiplication pushes
  * p = min(delta, depth - fill) values when delta > 0 (the first offered ones; the rest are dropped,
@@ -153,4 +154,38 @@ void sbq_lane_matrix(const int32_t *a_idx, const int32_t *w_idx, int64_t rows, i
         }
         free(hist);
     }
+}
+
+/* The whole product from int8 operands a [rows][length] and w [outs][length] (weights within
+ * wbits): the index arrays of sbq_lane_matrix, then out [rows][outs]. Returns 0, or -1 when out of
+ * memory. */
+int sbq_table_matrix(const int8_t *a, const int8_t *w, int64_t rows, int64_t outs, int64_t length,
+                     int64_t lanes, int64_t wbits, int64_t stride, int64_t depth,
+                     const int32_t *table, int64_t simd, int64_t threads, int64_t *out) {
+    int64_t steps = (length + lanes - 1) / lanes, padded = steps * lanes;
+    int64_t groups = (outs + GROUP - 1) / GROUP, half = (int64_t)1 << (wbits - 1);
+    int32_t a_scale = (int32_t)(stride << wbits), w_scale = (int32_t)stride;
+    int32_t *a_idx = malloc(sizeof(int32_t) * (rows * padded + 1));
+    int32_t *w_idx = malloc(sizeof(int32_t) * (groups * padded * GROUP + 1));
+    int64_t *wide = malloc(sizeof(int64_t) * (rows * groups * GROUP + 1));
+    if (!a_idx || !w_idx || !wide) {
+        free(a_idx); free(w_idx); free(wide);
+        return -1;
+    }
+    for (int64_t n = 0; n < rows; n++)
+        for (int64_t k = 0; k < padded; k++)
+            a_idx[n * padded + k] = ((k < length ? (int32_t)a[n * length + k] : 0) + 128) * a_scale;
+    for (int64_t og = 0; og < groups; og++)
+        for (int64_t k = 0; k < padded; k++)
+            for (int j = 0; j < GROUP; j++) {
+                int64_t o = og * GROUP + j;
+                int32_t v = (o < outs && k < length) ? (int32_t)w[o * length + k] : 0;
+                w_idx[(og * padded + k) * GROUP + j] = (v + (int32_t)half) * w_scale;
+            }
+    sbq_lane_matrix(a_idx, w_idx, rows, groups, steps, lanes, depth, table, simd, threads, wide);
+    for (int64_t n = 0; n < rows; n++)
+        for (int64_t o = 0; o < outs; o++)
+            out[n * outs + o] = wide[n * groups * GROUP + o];
+    free(a_idx); free(w_idx); free(wide);
+    return 0;
 }

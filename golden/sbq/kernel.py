@@ -21,6 +21,7 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from .model import budget_tables, check_dot_params, check_operands, lane_steps, pad_lanes
@@ -64,6 +65,8 @@ def _kernel():
     lib.sbq_lane_matrix.restype = None
     lib.sbq_lane_matrix.argtypes = [ctypes.c_void_p] * 2 + [ctypes.c_int64] * 5 + [ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p]
     lib.sbq_avx2_available.restype = ctypes.c_int
+    lib.sbq_table_matrix.restype = ctypes.c_int
+    lib.sbq_table_matrix.argtypes = [ctypes.c_void_p] * 2 + [ctypes.c_int64] * 7 + [ctypes.c_void_p] + [ctypes.c_int64] * 2 + [ctypes.c_void_p]
     return lib
 
 
@@ -76,7 +79,8 @@ KERNEL_MAX_STEPS = (2**31 - 1) // PAIR_SUBSET_BOUND
 
 def table_wbits(w: torch.Tensor) -> int:
     """4 when every weight lies in the int4 range (the 4,096-entry table), else 8."""
-    return 4 if w.numel() == 0 or (int(w.min()) >= -8 and int(w.max()) <= 7) else 8
+    values = w.numpy()  # numpy, not torch: see table_matrix
+    return 4 if values.size == 0 or (int(values.min()) >= -8 and int(values.max()) <= 7) else 8
 
 
 @lru_cache(maxsize=16)
@@ -119,25 +123,22 @@ def _dot_matrix_kernel(lib, a, w, budget, comp, depth, lanes, simd=True, threads
 
 def table_matrix(lib, a, w, table, ceff, wbits, depth, lanes, simd=True, threads=0):
     """Run the kernel with any table of :func:`lane_table`'s layout (``ceff`` offered values at
-    most) over int64 operands ``a`` ``[N, L]`` and ``w`` ``[O, L]`` (weights within ``wbits``):
-    ``[N, O]`` int64 sums over the lanes. ``simd`` False forces the scalar path, ``threads`` 1 one
-    thread (0: all cores)."""
-    stride = table.shape[1]
-    half = 1 << (wbits - 1)
-    outs = w.shape[0]
-    groups = -(-outs // GROUP)
-    w = torch.nn.functional.pad(w, (0, 0, 0, groups * GROUP - outs))  # zero rows: discarded
-    a_idx = pad_lanes((a + 128) * (stride << wbits), lanes, 128 * (stride << wbits)).to(torch.int32)
-    w_idx = pad_lanes((w + half) * stride, lanes, half * stride).to(torch.int32)
-    length = -(-a.shape[1] // lanes) * lanes
-    a_idx = a_idx.reshape(a.shape[0], length).contiguous()
-    w_idx = w_idx.reshape(groups, GROUP, length).transpose(1, 2).contiguous()  # [group, k, j]
-    out = torch.empty(a.shape[0], groups * GROUP, dtype=torch.int64)
-    lib.sbq_lane_matrix(
-        a_idx.data_ptr(), w_idx.data_ptr(), a.shape[0], groups, length // lanes, lanes,
-        min(depth, ceff * (length // lanes)), table.data_ptr(), int(simd), int(threads), out.data_ptr(),
+    most) over integer operands ``a`` ``[N, L]`` (int8 range) and ``w`` ``[O, L]`` (within
+    ``wbits``): ``[N, O]`` int64 sums over the lanes. ``simd`` False forces the scalar path,
+    ``threads`` 1 one thread (0: all cores). The operands go to C as int8 through numpy: torch's own
+    thread pool, spinning next to the kernel's, slowed small conversions down 100-fold on a busy
+    machine."""
+    a8 = np.ascontiguousarray(a.numpy(), dtype=np.int8)
+    w8 = np.ascontiguousarray(w.numpy(), dtype=np.int8)
+    out = np.empty((a8.shape[0], w8.shape[0]), dtype=np.int64)
+    steps = -(-a8.shape[1] // lanes)
+    status = lib.sbq_table_matrix(
+        a8.ctypes.data, w8.ctypes.data, a8.shape[0], w8.shape[0], a8.shape[1], lanes, wbits, table.shape[1],
+        min(depth, ceff * steps), table.data_ptr(), int(simd), int(threads), out.ctypes.data,
     )
-    return out[:, :outs]
+    if status != 0:
+        raise MemoryError("the SBQ kernel could not allocate its index arrays")
+    return torch.from_numpy(out)
 
 
 def dot_matrix(a, w, budget: int, comp: int, depth: int, lanes: int = 16, backend: str = "auto",

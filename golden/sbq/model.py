@@ -275,7 +275,8 @@ def check_operands(x: torch.Tensor, name: str) -> torch.Tensor:
     if x.dtype.is_floating_point or x.dtype.is_complex or x.dtype == torch.bool:
         raise ValueError(f"{name} must be an integer tensor, got dtype {x.dtype}")
     x = x.to(torch.int64)
-    if x.numel() and (int(x.min()) < -128 or int(x.max()) > 127):
+    values = x.numpy()  # numpy's single-threaded reductions: torch's thread pool would spin next to the C kernel
+    if values.size and (int(values.min()) < -128 or int(values.max()) > 127):
         raise ValueError(f"{name} values must lie in the int8 range [-128, 127]")
     return x
 
