@@ -48,7 +48,7 @@ def test_table_v_ratios_and_the_papers():
 def test_every_candidate_is_built_and_names_an_existing_test():
     for quick in (False, True):
         for group, parts in compare.table_v_parts(quick).items():
-            for key, (factory, _) in parts.items():
+            for key, factory in parts.items():
                 component = factory()
                 if group.startswith("setup_b"):
                     assert component.budget == component.comp

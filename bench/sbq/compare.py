@@ -4,6 +4,8 @@
     python -m bench.sbq.compare --only table_v      # one section (table_v or mac_baseline)
     python -m bench.sbq.compare --quick             # B = 4 only, 2 lanes: build/bench/sbq_compare_quick.json
     python -m bench.sbq.compare --table             # print the docs tables from the results file
+    python -m bench.sbq.compare -j 16               # 16 parts at once (the results are the same)
+    python -m bench.sbq.compare --only table_v --part sort_ranker_bubble   # one part, keep the others
 
 Section ``table_v``:
 
@@ -25,13 +27,15 @@ multiplication per cycle (``area * B / lanes`` and ``area / lanes``) at the same
 ECP5 Fmax of each is recorded beside it.
 
 Flows (:mod:`bench.synth`): CMOS transistors (``abc -g cmos2``, ``stat -tech cmos``), 7-series LUT/FF
-(``synth_xilinx``; for the MAC arrays also ``-nodsp``), ECP5 Fmax (``synth_ecp5 -nodsp`` + nextpnr) where
-noted. Every figure comes from these runs; the paper's figures are in ``paper``.
+(``synth_xilinx``; for the MAC arrays also ``-nodsp``). The ECP5 Fmax of the generators, sorters
+and MAC arrays is in section ``cost`` (``python -m bench.cost sbq``). Every figure comes from these
+runs; the paper's figures are in ``paper``.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import subprocess
 import sys
 import time
@@ -48,7 +52,7 @@ from qaccel.results import command_line, package_versions, read_section, section
 
 from .. import synth
 
-__all__ = ["table_v_parts", "mac_parts", "measure", "per_multiplication", "markdown", "main"]
+__all__ = ["table_v_parts", "mac_parts", "jobs", "measure", "run", "per_multiplication", "markdown", "main"]
 
 PROG = "python -m bench.sbq.compare"
 REPO = Path(__file__).resolve().parents[2]
@@ -63,6 +67,9 @@ PAPER_TABLE_V = {
     "bitonic_sorter": {"area_um2": 1685.612, "power_mw": 0.568},
     "generator": {"area_um2": 87.220, "power_mw": 0.021},
 }
+
+#: Parts without the 7-series flow, and why: yosys' abc9 does not finish on them.
+NO_XILINX = {"sort_ranker_bubble": "synth_xilinx (abc9) had not finished after 9 minutes on a 16-core machine"}
 
 TESTED_BY = {
     "term_generator": "sim/sbq/test_term_generator.py",
@@ -85,23 +92,22 @@ def _candidates(budget: int, wbits: int, sorters: bool) -> dict:
 
 
 def table_v_parts(quick: bool = False) -> dict:
-    """``{group: {key: (factory, fmax)}}`` of section ``table_v``; ``fmax``: also run nextpnr."""
+    """``{group: {key: factory}}`` of section ``table_v``."""
     parts = {"setup_a": {
-        "bubble_sorter": (lambda: BubbleSorter(count=16, width=4), False),
-        "bitonic_sorter": (lambda: BitonicSorter(count=16, width=4), False),
-        "term_generator": (lambda: TermGenerator(budget=4, comp=4, wbits=8), False),
-        "pair_generator": (lambda: PairGenerator(budget=4, comp=4, wbits=8), False),
+        "bubble_sorter": lambda: BubbleSorter(count=16, width=4),
+        "bitonic_sorter": lambda: BitonicSorter(count=16, width=4),
+        "term_generator": lambda: TermGenerator(budget=4, comp=4, wbits=8),
+        "pair_generator": lambda: PairGenerator(budget=4, comp=4, wbits=8),
     }}
-    # The sorting rankers at B = 4 only (their network does not depend on B), Fmax of the generators.
+    # The sorting rankers at B = 4 only: their network does not depend on B.
     for budget in ((4,) if quick else BUDGETS[::-1]):
-        parts[f"setup_b_b{budget}"] = {key: (factory, budget == 4 and not key.startswith("sort"))
-                                      for key, factory in _candidates(budget, 8, budget == 4).items()}
-    parts["setup_b_w4a8_b4"] = {key: (factory, True) for key, factory in _candidates(4, 4, False).items()}
+        parts[f"setup_b_b{budget}"] = _candidates(budget, 8, budget == 4)
+    parts["setup_b_w4a8_b4"] = _candidates(4, 4, False)
     return parts
 
 
 def mac_parts(quick: bool = False) -> dict:
-    """``{key: (factory, multiplications per cycle, fmax)}`` of section ``mac_baseline``."""
+    """``{key: (factory, multiplications per cycle, is a MAC array)}`` of section ``mac_baseline``."""
     lanes = 2 if quick else LANES
     parts = {}
     for wbits, name in ((4, "w4a8"), (8, "w8a8")):
@@ -114,10 +120,13 @@ def mac_parts(quick: bool = False) -> dict:
     return parts
 
 
-def measure(component, key: str, workdir: Path, *, fmax: bool, nodsp_xilinx: bool = False) -> dict:
+def measure(component, key: str, workdir: Path, *, fmax: bool = False, nodsp_xilinx: bool = False) -> dict:
     """CMOS and 7-series counts of ``component`` (and ECP5 Fmax with ``fmax``); one results entry."""
     entry = {"cmos": synth.cmos(component, key, workdir=workdir)}
     entry["cmos"].pop("cells")
+    if key in NO_XILINX:
+        entry["xilinx"] = {"luts": None, "ffs": None, "dsps": None, "note": NO_XILINX[key]}
+        return entry
     xilinx = synth.xilinx(component, key, workdir=workdir)
     entry["xilinx"] = {k: xilinx[k] for k in ("luts", "lutram_luts", "ffs", "dsps", "carry", "seconds")}
     if nodsp_xilinx:
@@ -178,43 +187,90 @@ def _paper_ratios() -> dict:
             for name in ("bubble_sorter", "bitonic_sorter") for what, unit in (("area", "um2"), ("power", "mw"))}
 
 
-def _run_table_v(quick: bool, output: Path, command: str, tools: dict, bar) -> dict:
-    groups, start = {}, time.monotonic()
-    value = None
-    for group, parts in table_v_parts(quick).items():
-        groups[group] = {}
-        for key, (factory, fmax) in parts.items():
-            bar.set_postfix_str(f"{group}: {key}")
-            entry = measure(factory(), key, BUILD / group / key, fmax=fmax)
-            if group.startswith("setup_b"):
-                entry["tested_by"] = TESTED_BY[key]
-            groups[group][key] = entry
-            bar.update(1)
-            ratios = _table_v_ratios(groups)
-            data = {"groups": groups, "ratios": ratios,
-                    "paper": {"table_v": PAPER_TABLE_V, **_paper_ratios()},
-                    "seconds": round(time.monotonic() - start, 1)}
-            flat = {f"table_v_{name}": figure for name, figure in ratios.items() if name.startswith("a_")}
-            value = section(command=command, tools=tools, config=_config(quick, "table_v"), data=data, flat=flat)
-            write_section(output, "table_v", value)
-    return value
+def _table_v_section(groups: dict, quick: bool, command: str, tools: dict, seconds: float) -> dict:
+    ratios = _table_v_ratios(groups)
+    data = {"groups": groups, "ratios": ratios, "paper": {"table_v": PAPER_TABLE_V, **_paper_ratios()},
+            "seconds": seconds}
+    flat = {f"table_v_{name}": figure for name, figure in ratios.items() if name.startswith("a_")}
+    return section(command=command, tools=tools, config=_config(quick, "table_v"), data=data, flat=flat)
 
 
-def _run_mac(quick: bool, output: Path, command: str, tools: dict, bar) -> dict:
-    parts, start = {}, time.monotonic()
-    value = None
-    for key, (factory, rate, is_mac) in mac_parts(quick).items():
-        bar.set_postfix_str(f"mac_baseline: {key}")
-        entry = measure(factory(), key, BUILD / "mac" / key, fmax=is_mac, nodsp_xilinx=is_mac)
+def _mac_section(parts: dict, quick: bool, command: str, tools: dict, seconds: float) -> dict:
+    per = per_multiplication(parts)
+    data = {"parts": parts, "per_multiplication": per, "seconds": seconds}
+    flat = {f"{key}_transistors_per_mult": figures["transistors"] for key, figures in per.items()}
+    return section(command=command, tools=tools, config=_config(quick, "mac_baseline"), data=data, flat=flat)
+
+
+def jobs(names, quick: bool) -> list:
+    """``(section, group, key, factory, mults per cycle, MAC array)`` of every part to measure, in order."""
+    found = []
+    if "table_v" in names:
+        for group, parts in table_v_parts(quick).items():
+            found += [("table_v", group, key, factory, None, False) for key, factory in parts.items()]
+    if "mac_baseline" in names:
+        found += [("mac_baseline", "parts", key, factory, rate, is_mac)
+                  for key, (factory, rate, is_mac) in mac_parts(quick).items()]
+    return found
+
+
+_PENDING: list = []  # the jobs of a run, read by the worker processes (forked, so lambdas need no pickling)
+
+
+def _measure_job(index: int) -> tuple[int, dict]:
+    section_name, group, key, factory, rate, is_mac = _PENDING[index]
+    entry = measure(factory(), key, BUILD / section_name / group / key, nodsp_xilinx=is_mac)
+    if section_name == "table_v" and group.startswith("setup_b"):
+        entry["tested_by"] = TESTED_BY[key]
+    if rate is not None:
         entry["mults_per_cycle"] = rate
-        parts[key] = entry
-        bar.update(1)
-        per = per_multiplication(parts)
-        data = {"parts": parts, "per_multiplication": per, "seconds": round(time.monotonic() - start, 1)}
-        flat = {f"{key}_transistors_per_mult": figures["transistors"] for key, figures in per.items()}
-        value = section(command=command, tools=tools, config=_config(quick, "mac_baseline"), data=data, flat=flat)
-        write_section(output, "mac_baseline", value)
-    return value
+    return index, entry
+
+
+def _recorded(output: Path, job: tuple):
+    """The entry of ``job`` in the section recorded in ``output``, or None."""
+    try:
+        data = read_section(output, job[0])["data"]
+    except (OSError, KeyError, ValueError):
+        return None
+    return (data["groups"] if job[0] == "table_v" else {"parts": data["parts"]}).get(job[1], {}).get(job[2])
+
+
+def run(names, quick: bool, output: Path, command: str, tools: dict, processes: int = 1, parts=()) -> dict:
+    """Measure the parts of sections ``names`` (``processes`` at a time; only the keys ``parts`` if
+    given, keeping the other recorded entries), writing each section after every part it gains."""
+    _PENDING[:] = jobs(names, quick)
+    measured, start, written = {}, time.monotonic(), {}
+    if parts:
+        for index, job in enumerate(_PENDING):
+            if job[2] not in parts and _recorded(output, job) is not None:
+                measured[index] = _recorded(output, job)
+    todo = [index for index in range(len(_PENDING)) if index not in measured]
+    with tqdm(total=len(todo), desc="sbq compare", unit="part") as bar:
+        if processes > 1:
+            pool = multiprocessing.get_context("fork").Pool(processes)
+            results = pool.imap_unordered(_measure_job, todo)
+        else:
+            pool, results = None, map(_measure_job, todo)
+        for index, entry in results:
+            measured[index] = entry
+            bar.update(1)
+            bar.set_postfix_str(_PENDING[index][2])
+            name = _PENDING[index][0]
+            seconds = round(time.monotonic() - start, 1)
+            chosen = [(job, measured[i]) for i, job in enumerate(_PENDING) if i in measured and job[0] == name]
+            if name == "table_v":
+                groups = {}
+                for job, got in chosen:
+                    groups.setdefault(job[1], {})[job[2]] = got
+                written[name] = _table_v_section(groups, quick, command, tools, seconds)
+            else:
+                written[name] = _mac_section({job[2]: got for job, got in chosen}, quick, command, tools, seconds)
+            write_section(output, name, written[name])
+        if pool is not None:
+            pool.close()
+            pool.join()
+    return written
 
 
 def _source_state() -> dict:
@@ -260,7 +316,7 @@ def markdown(table_v: dict | None, mac: dict | None) -> str:
             for key, entry in entries.items():
                 fmax = entry.get("ecp5", {}).get("fmax_mhz")
                 lines.append(f"| {group} | `{key}` | {entry['cmos']['transistors']} | {entry['cmos']['ff_transistors']} "
-                             f"| {entry['xilinx']['luts']} | {entry['xilinx']['ffs']} | {_cell(fmax)} |")
+                             f"| {_cell(entry['xilinx']['luts'])} | {_cell(entry['xilinx']['ffs'])} | {_cell(fmax)} |")
         lines += ["", "| ratio | ours | paper (area / power) |", "| --- | ---: | ---: |"]
         paper = data["paper"]
         for name, figure in data["ratios"].items():
@@ -294,10 +350,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="B = 4 only and 2 lanes (a flow check)")
     parser.add_argument("-o", "--output", type=Path, help="results file to update")
     parser.add_argument("--table", action="store_true", help="print the docs tables of the results file")
+    parser.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="parts measured at once (default 1)")
+    parser.add_argument("--part", nargs="+", default=[], metavar="KEY",
+                        help="measure only these parts, keep the others recorded in the results file")
+    parser.add_argument("--merge", type=Path, metavar="FILE",
+                        help="copy the sections from FILE (a run on another machine of this same tree) into the "
+                             "results file, with this tree's git state")
     args = parser.parse_args(argv)
     default = BUILD.parent / "sbq_compare_quick.json" if args.quick else REPO / "docs" / "results" / "sbq.json"
     output = args.output or default
     names = [args.only] if args.only else list(SECTIONS)
+    if args.merge:
+        for name in names:
+            value = read_section(args.merge, name)
+            value["config"]["source"] = _source_state()
+            value["config"]["measured_on"] = "another machine (python -m bench.sbq.compare --merge)"
+            write_section(output, name, value)
+        print(f"merged {', '.join(names)} of {args.merge} into {output}")
+        return 0
     if args.table:
         try:
             found = {name: read_section(output, name) if name in names else None for name in SECTIONS}
@@ -306,17 +376,10 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(markdown(found["table_v"], found["mac_baseline"]))
         return 0
-    command = command_line(PROG, argv)
-    tools = {**synth.tool_versions(), **package_versions("amaranth")}
-    total = (sum(len(parts) for parts in table_v_parts(args.quick).values()) if "table_v" in names else 0) + \
-        (len(mac_parts(args.quick)) if "mac_baseline" in names else 0)
-    found = {"table_v": None, "mac_baseline": None}
-    with tqdm(total=total, desc="sbq compare", unit="part") as bar:
-        if "table_v" in names:
-            found["table_v"] = _run_table_v(args.quick, output, command, tools, bar)
-        if "mac_baseline" in names:
-            found["mac_baseline"] = _run_mac(args.quick, output, command, tools, bar)
-    print(markdown(found["table_v"], found["mac_baseline"]))
+    command = command_line(PROG, [arg for arg in argv if not arg.startswith(("-j", "--jobs"))])
+    tools = {"yosys": synth.tool_versions()["yosys"], **package_versions("amaranth")}
+    written = run(names, args.quick, output, command, tools, max(1, args.jobs), tuple(args.part))
+    print(markdown(written.get("table_v"), written.get("mac_baseline")))
     print(f"wrote {output}")
     return 0
 
