@@ -1,8 +1,11 @@
 """The SBQ matrix product ``dot_matrix``: the integer core of an SBQ layer, with two backends.
 
 ``"torch"`` runs :func:`golden.sbq.model.lane_steps` over every row, output and lane at once;
-``"c"`` is the loop of :func:`golden.sbq.model.dot_reference` over the same lookup tables in
-``kernel.c``, about two orders of magnitude faster. Both are tested equal to the reference.
+``"c"`` is the table-driven kernel of ``kernel.c``: one table row per (a, w) operand pair
+(:func:`lane_table`, 4,096 rows for W4A8), each lane's queue reduced to its fill and prefix sums,
+eight outputs per AVX2 vector (a scalar twin without AVX2), OpenMP over the cores; docs/sbq.md
+("The table-driven kernel") gives the derivation. Both are tested equal to
+:func:`golden.sbq.model.dot_reference`.
 
 The C source is compiled on first use (OpenMP when the compiler supports it) into
 ``<repo>/build/golden/sbq_kernel-<hash of the source>.so``, or a temporary folder when that one
@@ -62,8 +65,6 @@ def _kernel():
             return None
         partial.replace(library)
     lib = ctypes.CDLL(str(library))
-    lib.sbq_lane_matrix.restype = None
-    lib.sbq_lane_matrix.argtypes = [ctypes.c_void_p] * 2 + [ctypes.c_int64] * 5 + [ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p]
     lib.sbq_avx2_available.restype = ctypes.c_int
     lib.sbq_table_matrix.restype = ctypes.c_int
     lib.sbq_table_matrix.argtypes = [ctypes.c_void_p] * 2 + [ctypes.c_int64] * 7 + [ctypes.c_void_p] + [ctypes.c_int64] * 2 + [ctypes.c_void_p]
