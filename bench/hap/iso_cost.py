@@ -21,7 +21,10 @@ nextpnr-ecp5 Fmax, CMOS transistors). Writes section ``iso_cost`` of ``docs/resu
 study (512 8-bit x 8-bit multipliers = 512 * 64 bit products per cycle; not synthesized). ``--only``
 measures some parts and merges them into the section already there (the other parts are kept;
 each part records the command that measured it), e.g. to remeasure ``hap_array`` after a change.
-``--table`` prints the markdown table of the results file and synthesizes nothing.
+``--table`` prints the markdown table of the results file and synthesizes nothing. ``--fmax-only``
+(with ``--only``) reruns nextpnr alone on the timed design a previous run left in ``build/`` (after
+checking that it is the current RTL) with ``--pnr-timeout`` seconds, for a part whose place and
+route ran past the time limit on a busy machine, and updates that part's Fmax.
 """
 
 from __future__ import annotations
@@ -221,14 +224,15 @@ def markdown(value: dict) -> str:
     """The markdown tables of an ``iso_cost`` section: every part, then the ratios Stripes / HAP."""
     data, config = value["data"], value["config"]
     lines = [
-        "| part | parameters | 7-series LUT | FF | DSP | CARRY4 | ECP5 LUT4 + 2 CCU2C | FF | Fmax (MHz) |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| part | parameters | 7-series LUT | FF | DSP | CARRY4 | ECP5 LUT4 + 2 CCU2C | FF | Fmax (MHz) | CMOS transistors |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for key, entry in data["parts"].items():
         x, e = entry["xilinx"], entry["ecp5"]
         params = ", ".join(f"{name} {v}" for name, v in entry["params"].items())
         lines.append(f"| `{key}` | {params} | {x['luts']} | {x['ffs']} | {x['dsps']} | {x['carry']} | "
-                     f"{e['lut4_total']} | {e['ffs']} | {_cell(e.get('fmax_mhz'))} |")
+                     f"{e['lut4_total']} | {e['ffs']} | {_cell(e.get('fmax_mhz'))} | "
+                     f"{_cell(entry.get('cmos', {}).get('transistors'))} |")
     if data["ratios"]:
         lines += ["", "| ratio | 7-series LUT | FF | ECP5 LUT4 | Fmax |", "| --- | ---: | ---: | ---: | ---: |"]
         for name, r in data["ratios"].items():
@@ -246,6 +250,34 @@ def markdown(value: dict) -> str:
     return "\n".join(lines)
 
 
+def fmax_again(chosen: tuple[CostPart, ...], output: Path, command: str, timeout: float) -> dict:
+    """nextpnr again on each ``chosen`` part's wrapped ECP5 netlist from the last run (refused unless
+    it is the netlist of the current RTL); the part's ECP5 Fmax figures in the section updated."""
+    recorded = read_section(output, SECTION)
+    measured = recorded["data"]["parts"]
+    for part in chosen:
+        if part.key not in measured:
+            raise ValueError(f"{output} has no {part.key} in section {SECTION}: measure it first")
+        component, _ = part.build()
+        wrapped = cost.BUILD / "hap_iso_cost" / part.key / "ecp5" / "wrapped"
+        if (wrapped / "design.v").read_text() != synth.to_verilog(synth.registered(component), part.key):
+            raise ValueError(f"{wrapped / 'design.v'} is not the current {part.key}: measure it again")
+        report, seconds = synth._nextpnr(wrapped / "design.json", wrapped, timeout)
+        clocks = {name: round(float(v["achieved"]), 2) for name, v in report.get("fmax", {}).items()}
+        ecp5 = {k: v for k, v in measured[part.key]["ecp5"].items() if k not in ("pnr_note", "pnr_timeout_s")}
+        ecp5.update({"fmax_mhz": min(clocks.values()) if clocks else None, "fmax_clocks": clocks,
+                     "fmax_wrapped": True, "critical_path": synth._critical_path(report),
+                     "pnr_seconds": round(seconds, 2), "pnr_command": command,
+                     "comb_used": report.get("utilization", {}).get("TRELLIS_COMB", {}).get("used")})
+        measured[part.key] = {**measured[part.key], "ecp5": ecp5}
+    ratio_table = ratios(measured)
+    data = {**recorded["data"], "parts": measured, "ratios": ratio_table, "per_cost": per_cost(measured, output)}
+    value = section(command=recorded["command"], tools=recorded["tools"], config=recorded["config"], data=data,
+                    flat=_flat(measured, ratio_table))
+    write_section(output, SECTION, value)
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     every = parts()
@@ -255,6 +287,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", metavar="PART", choices=keys, default=[],
                         help=f"measure only these parts ({', '.join(keys)})")
     parser.add_argument("--table", action="store_true", help="print the markdown tables of the results file")
+    parser.add_argument("--fmax-only", action="store_true",
+                        help="with --only: nextpnr again on the parts' netlists of the last run, Fmax updated")
+    parser.add_argument("--pnr-timeout", type=float, default=cost.PNR_TIMEOUT_S, metavar="S",
+                        help=f"nextpnr's time limit per part in seconds (default {cost.PNR_TIMEOUT_S})")
     args = parser.parse_args(argv)
     output = args.output or DEFAULT_OUTPUT
     if args.table:
@@ -265,6 +301,13 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         return 0
     chosen = tuple(part for part in every if (part.key in args.only if args.only else part.default))
+    if args.fmax_only:
+        if not args.only:
+            parser.error("--fmax-only needs --only PART")
+        value = fmax_again(chosen, output, command_line(PROG, argv), args.pnr_timeout)
+        print(markdown(value))
+        return 0
+    cost.PNR_TIMEOUT_S = args.pnr_timeout  # read by bench.cost.measure
     value = measure(every, chosen, output, command_line(PROG, argv), merge=bool(args.only))
     print(markdown(value))
     print(f"wrote {output} in {value['data']['seconds']} s")
