@@ -73,3 +73,11 @@ def test_measure_a_small_part(tmp_path):
     entry = compare.measure(PairGenerator(budget=2, comp=2, wbits=4), "pg", tmp_path, fmax=False)
     assert entry["cmos"]["transistors"] > entry["cmos"]["ff_transistors"] == 16 * entry["cmos"]["ffs"] > 0
     assert entry["xilinx"]["luts"] > 0 and "ecp5" not in entry
+
+
+def test_plot_of_the_mac_baseline(tmp_path):
+    mac = {"data": {"per_multiplication": {"mac_w4a8": {"transistors": 100.0, "luts": 20.0},
+                                           "ipu_w4a8_b4": {"transistors": 500.0, "luts": 200.0,
+                                                           "transistors_over_mac": 5.0}}}}
+    path = compare.plot(mac, tmp_path / "mac.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

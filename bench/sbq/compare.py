@@ -4,6 +4,7 @@
     python -m bench.sbq.compare --only table_v      # one section (table_v or mac_baseline)
     python -m bench.sbq.compare --quick             # B = 4 only, 2 lanes: build/bench/sbq_compare_quick.json
     python -m bench.sbq.compare --table             # print the docs tables from the results file
+    python -m bench.sbq.compare --plot docs/results/sbq_mac_baseline.png
     python -m bench.sbq.compare -j 16               # 16 parts at once (the results are the same)
     python -m bench.sbq.compare --only table_v --part sort_ranker_bubble   # one part, keep the others
 
@@ -343,6 +344,32 @@ def markdown(table_v: dict | None, mac: dict | None) -> str:
     return "\n".join(lines)
 
 
+def plot(mac: dict, path: Path) -> Path:
+    """A bar chart of transistors per multiplication per cycle of section ``mac_baseline`` (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    per = mac["data"]["per_multiplication"]
+    keys = list(per)
+    figure, axis = plt.subplots(figsize=(7, 3.2))
+    colors = ["tab:gray" if key.startswith("mac_") else "tab:blue" for key in keys]
+    bars = axis.bar(range(len(keys)), [per[key]["transistors"] for key in keys], color=colors)
+    for bar, key in zip(bars, keys):
+        ratio = per[key].get("transistors_over_mac")
+        if ratio is not None:
+            axis.annotate(f"{ratio}x", (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center", va="bottom")
+    axis.set_xticks(range(len(keys)), [key.replace("_", " ") for key in keys], rotation=20, ha="right")
+    axis.set_ylabel("transistors per\nmultiplication per cycle")
+    axis.set_title("16-lane SBQ IPU (B = C) vs plain 16-lane MAC array, CMOS transistors", fontsize=10)
+    axis.set_ylim(0, 1.15 * max(per[key]["transistors"] for key in keys))
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0], allow_abbrev=False)
@@ -351,6 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-o", "--output", type=Path, help="results file to update")
     parser.add_argument("--table", action="store_true", help="print the docs tables of the results file")
     parser.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="parts measured at once (default 1)")
+    parser.add_argument("--plot", type=Path, metavar="PNG", help="draw section mac_baseline of the results file")
     parser.add_argument("--part", nargs="+", default=[], metavar="KEY",
                         help="measure only these parts, keep the others recorded in the results file")
     parser.add_argument("--merge", type=Path, metavar="FILE",
@@ -367,6 +395,9 @@ def main(argv: list[str] | None = None) -> int:
             value["config"]["measured_on"] = "another machine (python -m bench.sbq.compare --merge)"
             write_section(output, name, value)
         print(f"merged {', '.join(names)} of {args.merge} into {output}")
+        return 0
+    if args.plot:
+        print(f"wrote {plot(read_section(output, 'mac_baseline'), args.plot)}")
         return 0
     if args.table:
         try:
