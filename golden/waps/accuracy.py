@@ -135,7 +135,8 @@ def table(path: Path, name: str = SECTION) -> str:
         lines.append(f"| {bits.upper()} | {LABELS.get(row, row)} | {acc} | {entry['agreement']:.4f} | "
                      f"{entry['logit_mse']:.3f} | {harness} | {entry['calibration_seconds']:.0f} |")
     lines.append("")
-    lines.append(f"Seeds {', '.join(map(str, seeds))} (mean ± sample standard deviation over seeds); "
+    spread = " (mean ± sample standard deviation over seeds)" if len(seeds) > 1 else ""
+    lines.append(f"Seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}{spread}; "
                  f"{sec['config']['iterations']} iterations per layer; first and last layer at "
                  f"{sec['config']['first_last_bits'] or 'the same'} bits; {fp['samples']} test images.")
     return "\n".join(lines)
