@@ -64,7 +64,7 @@ class WapsScheme(UniformScheme):
     @property
     def label(self) -> str:
         extra = "" if self.calib.first_last_bits is None else ",first_last=8"
-        return f"{self.name}[W{self.wbits}A{self.abits},it={self.calib.iterations}{extra}]"
+        return f"{self.name}[W{self.wbits}A{self.abits}{extra}]"  # golden.evaluate adds the --opt options
 
     def config(self) -> dict:
         return {**super().config(), "calibration": self.calib.as_dict()}
