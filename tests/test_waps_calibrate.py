@@ -65,6 +65,8 @@ def test_export_matches_fake_quant_random(conv, relu):
     x = torch.randint(0, 16, (16, 5, 7, 7) if conv else (64, 5), generator=gen)
     layer, order = export_grouped(res)
     assert len(layer.group_sizes) <= 3
+    # the multiplier uses its 16 signed bits: the largest shift that fits, not one less
+    assert 2**14 <= int(layer.multiplier.abs().max()) < 2**15
     x_read = x[:, order]
     y = wl.forward(layer, x_read)
     diff = (y - fake_quant(res, x, floor_shift=True)).abs()
