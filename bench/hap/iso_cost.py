@@ -41,7 +41,6 @@ from bench import cost, synth
 from bench.plan import CostPart
 from hdl.hap.hap_array import HapArray
 from hdl.hap.layouts import ACT_BITS, DIGIT_BITS
-from hdl.hap.stripes import StripesArray
 from qaccel.results import command_line, package_versions, read_section, section, write_section
 
 __all__ = ["SECTION", "LANES", "ISO_MULTIPLIERS", "hap_defaults", "hap_bit_products", "stripes_params", "parts",

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from hdl.hap.stripes import StripesArray, signed_width
-from sim.unit import collector, send, simulate
+from sim.unit import collector, simulate
 
 #: Cycles from the transfer of an inner product's last step to ``result.valid``.
 LATENCY = 3
