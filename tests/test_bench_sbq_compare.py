@@ -70,7 +70,7 @@ def test_markdown_of_both_sections():
 
 
 def test_measure_a_small_part(tmp_path):
-    entry = compare.measure(PairGenerator(budget=2, comp=2, wbits=4), "pg", tmp_path, fmax=False)
+    entry = compare.measure(PairGenerator(budget=1, comp=0, wbits=4), "pg", tmp_path)
     assert entry["cmos"]["transistors"] > entry["cmos"]["ff_transistors"] == 16 * entry["cmos"]["ffs"] > 0
     assert entry["xilinx"]["luts"] > 0 and "ecp5" not in entry
 
@@ -81,3 +81,10 @@ def test_plot_of_the_mac_baseline(tmp_path):
                                                            "transistors_over_mac": 5.0}}}}
     path = compare.plot(mac, tmp_path / "mac.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_slow_bubble_ranker_only_when_named():
+    keys = [job[2] for job in compare.jobs(["table_v"], False)]
+    assert "sort_ranker_bubble" not in keys and "sort_ranker_bitonic" in keys
+    assert "sort_ranker_bubble" in [job[2] for job in compare.jobs(["table_v"], False, ("sort_ranker_bubble",))]
+    assert set(compare.LEFT_OUT) == {"sort_ranker_bubble"}
