@@ -219,6 +219,12 @@ def _cell(value, suffix=""):
     return "-" if value is None else f"{value}{suffix}"
 
 
+def _fmax_cell(ecp5: dict) -> str:
+    if ecp5.get("fmax_mhz") is None and ecp5.get("pnr_timeout_s"):
+        return f"- (nextpnr past {ecp5['pnr_timeout_s']} s)"
+    return _cell(ecp5.get("fmax_mhz"))
+
+
 def markdown(value: dict) -> str:
     """The markdown tables of an ``iso_cost`` section: every part, then the ratios Stripes / HAP."""
     data, config = value["data"], value["config"]
@@ -230,7 +236,7 @@ def markdown(value: dict) -> str:
         x, e = entry["xilinx"], entry["ecp5"]
         params = ", ".join(f"{name} {v}" for name, v in entry["params"].items())
         lines.append(f"| `{key}` | {params} | {x['luts']} | {x['ffs']} | {x['dsps']} | {x['carry']} | "
-                     f"{e['lut4_total']} | {e['ffs']} | {_cell(e.get('fmax_mhz'))} | "
+                     f"{e['lut4_total']} | {e['ffs']} | {_fmax_cell(e)} | "
                      f"{_cell(entry.get('cmos', {}).get('transistors'))} |")
     if data["ratios"]:
         lines += ["", "| ratio | 7-series LUT | FF | ECP5 LUT4 | Fmax |", "| --- | ---: | ---: | ---: | ---: |"]
