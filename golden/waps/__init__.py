@@ -3,7 +3,8 @@ Weight-Activation Product Scaling", IEEE Access), the exact integer semantics th
 reproduces bit for bit.
 
 :mod:`~golden.waps.layer` holds :class:`WapsLayer` (one calibrated layer in integers) and its exact
-forward pass. ``SCHEMES`` (name -> factory) is what :mod:`golden.schemes` collects for ``waps``.
+forward pass; :mod:`~golden.waps.scheme` the calibrated scheme (``waps``) and its
+round-only control (``waps-round-only``). ``SCHEMES`` (name -> factory) is what :mod:`golden.schemes` collects for ``waps``.
 """
 
 from . import layer
@@ -25,6 +26,6 @@ from .layer import (
     scale_sum,
 )
 
-__all__ = [*layer.__all__, "SCHEMES"]
+from .scheme import SCHEMES
 
-SCHEMES: dict = {}
+__all__ = [*layer.__all__, "SCHEMES"]
