@@ -20,4 +20,4 @@ accelerator writes.
 __all__ = ["ACCELERATORS"]
 
 #: The accelerators, in the order tools list them.
-ACCELERATORS: tuple[str, ...] = ("sbq", "edqa", "waps")
+ACCELERATORS: tuple[str, ...] = ("sbq", "edqa", "hap", "waps")
