@@ -29,5 +29,6 @@ from .dar import dar as dar_groups  # noqa: F401  (the function; ``golden.hap.da
 
 __all__ = [*dar.__all__, *layer.__all__, *cycles.__all__, "dar_groups", "SCHEMES"]
 
-#: The schemes of this accelerator (defined by ``golden/hap/scheme.py``, wired by the project lead).
-SCHEMES: dict = {}
+#: The schemes of this accelerator: ``hap`` (8-bit asymmetric activations re-quantized by DAR, 4/8-bit
+#: weight channels), from :mod:`golden.hap.scheme`.
+from .scheme import SCHEMES  # noqa: E402
