@@ -2,7 +2,6 @@
 
     python -m bench.sbq.pipeline_history [-o docs/results/sbq.json] [--commit 2bf9cad]
     python -m bench.sbq.pipeline_history --measure [lane] [ipu]
-    python -m bench.sbq.pipeline_history --from-workdir ipu DIR --produced-by "WHAT RAN THE FLOW"
 
 Without ``--measure``: reads section ``cost`` of ``docs/results/sbq.json`` as it was at ``commit``
 (``git show``), the last measurement of the single-cycle lane (``python -m bench.cost sbq``), and
@@ -13,12 +12,6 @@ With ``--measure``: runs the ECP5 flow of ``python -m bench.cost`` (``bench.synt
 -nodsp, nextpnr with every port registered) on the current lane and 16-lane IPU (the cost plan's
 parameters and top names) and writes them into section ``cost_after_pipeline`` (parts measured
 before are kept). ECP5 only: on a shared 2-core machine the 7-series flow of the IPU adds half an hour.
-
-With ``--from-workdir PART DIR``: records, into the same section, the ECP5 figures that an earlier
-``bench.synth.ecp5(..., workdir=DIR)`` run left in ``DIR/ecp5`` (yosys' ``stat.json`` of the bare
-part, nextpnr's ``wrapped/report.json``), parsed as ``bench.synth.ecp5`` parses them, with
-``--produced-by`` saying what ran that flow (the section keeps it): for a run that took an hour on the
-shared machine and need not be repeated.
 """
 
 from __future__ import annotations
@@ -88,45 +81,6 @@ def measure(names: list[str], output: Path, argv: list[str]) -> int:
     return 0
 
 
-def from_workdir(name: str, workdir: Path, produced_by: str, output: Path, argv: list[str]) -> int:
-    """The figures a finished ``bench.synth.ecp5`` run left in ``workdir`` into section ``cost_after_pipeline``."""
-    from bench import synth
-    from qaccel.results import package_versions, read_section
-
-    base = workdir / "ecp5"
-    cells = json.loads((base / "stat.json").read_text())["design"].get("num_cells_by_type", {})
-    count = lambda names: sum(int(cells.get(n, 0)) for n in names)  # noqa: E731
-    report = json.loads((base / "wrapped" / "report.json").read_text())
-    clocks = {clock: round(float(v["achieved"]), 2) for clock, v in report.get("fmax", {}).items()}
-    parts = {part.key: part for part in plans_sbq()}
-    try:
-        measured = read_section(output, AFTER)["data"]["parts"]
-    except (KeyError, FileNotFoundError):
-        measured = {}
-    measured[name] = {
-        "params": dict(parts[name].build(False)[1]),
-        "ecp5": {"luts": count(("LUT4",)), "lut4_total": count(("LUT4",)) + 2 * count(("CCU2C",)),
-                 "ffs": count(("TRELLIS_FF",)), "fmax_mhz": min(clocks.values()) if clocks else None,
-                 "critical_path": synth._critical_path(report)},
-        "from_workdir": {"produced_by": produced_by, "workdir": str(workdir)},
-    }
-    value = section(
-        command=command_line(PROG, argv),
-        tools={**synth.tool_versions(), **package_versions("amaranth")},
-        config={"flow": "synth_ecp5 -nodsp; nextpnr-ecp5 --85k --package CABGA381 --out-of-context --freq 400 "
-                        "--seed 1; every port registered (bench/synth.py, as python -m bench.cost)"},
-        data={"parts": measured},
-    )
-    write_section(output, AFTER, value)
-    print(f"{name}: {measured[name]['ecp5']}")
-    return 0
-
-
-def plans_sbq():
-    from bench.cost import plans
-    return plans()["sbq"].parts
-
-
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     ap = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
@@ -134,15 +88,7 @@ def main(argv=None) -> int:
     ap.add_argument("--commit", default=BEFORE, help=f"commit to read the cost section from (default {BEFORE})")
     ap.add_argument("--measure", nargs="*", choices=PARTS, metavar="PART",
                     help="measure the current lane and/or ipu on ECP5 instead (default: both)")
-    ap.add_argument("--from-workdir", nargs=2, metavar=("PART", "DIR"),
-                    help="record the figures a finished bench.synth.ecp5 run left in DIR/ecp5 for PART (lane or ipu)")
-    ap.add_argument("--produced-by", default="", help="with --from-workdir: what ran the flow into DIR")
     args = ap.parse_args(argv)
-    if args.from_workdir is not None:
-        name, workdir = args.from_workdir
-        if name not in PARTS or not args.produced_by:
-            ap.error(f"--from-workdir takes one of {', '.join(PARTS)} and needs --produced-by")
-        return from_workdir(name, Path(workdir), args.produced_by, args.output, argv)
     if args.measure is not None:
         return measure(args.measure or list(PARTS), args.output, argv)
     shown = subprocess.run(["git", "show", f"{args.commit}:docs/results/sbq.json"], cwd=REPO,
