@@ -119,7 +119,7 @@ def test_json_ports_come_from_the_component_metadata(tmp_path):
     assert names[:2] == ["clk", "rst"]
     assert info["interface"]["members"]["mult"]["members"]["payload"]["name"] == "mult__payload"
     assert set(names[2:]) == {"mult__payload", "mult__valid", "mult__ready", "result__payload", "result__valid",
-                              "result__ready", "hold", "stall"}
+                              "result__ready", "hold", "stall", "stall_next"}
     header = re.search(r"module\s+sbq_lane\s*\(([^)]*)\)", (tmp_path / "sbq_lane.v").read_text()).group(1)
     assert {n.strip() for n in header.split(",")} == set(names)
 
