@@ -21,10 +21,12 @@ import json
 import os
 import platform
 import shlex
+import sys
 from importlib import metadata
 from pathlib import Path
 
-__all__ = ["SECTION_KEYS", "section", "write_section", "read_section", "package_versions", "command_line"]
+__all__ = ["SECTION_KEYS", "section", "write_section", "read_section", "print_section", "package_versions",
+           "command_line"]
 
 SECTION_KEYS = ("command", "tools", "config", "data")
 
@@ -82,6 +84,19 @@ def read_section(path: str | Path, name: str) -> dict:
     if name not in sections:
         raise KeyError(f"{path} has no section {name!r} (sections: {', '.join(sections) or 'none'})")
     return sections[name]
+
+
+def print_section(path: str | Path, name: str, render, *, data_only: bool = True) -> int:
+    """A command's ``--table``: print ``render`` of section ``name`` of ``path`` (of its ``data`` when
+    ``data_only``) and return 0, or print one error line to stderr and return 2 when the file or the
+    section is missing or unreadable."""
+    try:
+        found = read_section(path, name)
+        print(render(found["data"] if data_only else found))
+    except (OSError, KeyError, ValueError) as exc:
+        print(f"error: {path}: {exc}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def write_section(path: str | Path, name: str, value: dict) -> dict:

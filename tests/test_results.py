@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from qaccel.results import read_section, section, write_section
+from qaccel.results import print_section, read_section, section, write_section
 
 
 def _section(command, flat=None, data=None):
@@ -35,3 +35,16 @@ def test_a_flat_key_of_two_sections_is_an_error(tmp_path):
     write_section(out, "one", _section("python -m a", flat={"fmax": 1}))
     with pytest.raises(ValueError, match="flat key 'fmax' is produced by both"):
         write_section(out, "two", _section("python -m b", flat={"fmax": 2}))
+
+
+def test_print_section_renders_the_data_or_says_what_is_missing(tmp_path, capsys):
+    out = tmp_path / "x.json"
+    write_section(out, "accuracy", _section("python -m b", data={"rows": 3}))
+    assert print_section(out, "accuracy", lambda data: f"rows={data['rows']}") == 0
+    assert capsys.readouterr().out == "rows=3\n"
+    assert print_section(out, "accuracy", lambda found: found["command"], data_only=False) == 0
+    assert capsys.readouterr().out == "python -m b\n"
+    assert print_section(out, "cost", str) == 2
+    assert "has no section 'cost'" in capsys.readouterr().err
+    assert print_section(tmp_path / "missing.json", "cost", str) == 2
+    assert "missing.json" in capsys.readouterr().err

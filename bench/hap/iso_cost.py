@@ -41,7 +41,7 @@ from bench import cost, synth
 from bench.plan import CostPart
 from hdl.hap.hap_array import HapArray
 from hdl.hap.layouts import ACT_BITS, DIGIT_BITS
-from qaccel.results import command_line, package_versions, read_section, section, write_section
+from qaccel.results import command_line, package_versions, print_section, read_section, section, write_section
 
 __all__ = ["SECTION", "LANES", "ISO_MULTIPLIERS", "hap_defaults", "hap_bit_products", "stripes_params", "parts",
            "ratios", "markdown", "main"]
@@ -299,12 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     output = args.output or DEFAULT_OUTPUT
     if args.table:
-        try:
-            print(markdown(read_section(output, SECTION)))
-        except (OSError, KeyError, ValueError) as error:
-            print(f"error: {output}: {error}", file=sys.stderr)
-            return 1
-        return 0
+        return print_section(output, SECTION, markdown, data_only=False)
     chosen = tuple(part for part in every if (part.key in args.only if args.only else part.default))
     if args.fmax_only:
         if not args.only:

@@ -33,7 +33,7 @@ from tqdm import tqdm
 from golden.sbq import dot_matrix
 from golden.sbq import kernel
 from golden.sbq.model import budget_tables
-from qaccel.results import command_line, package_versions, read_section, section, write_section
+from qaccel.results import command_line, package_versions, print_section, section, write_section
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = REPO / "docs" / "results" / "sbq.json"
@@ -114,8 +114,7 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = ap.parse_args(argv)
     if args.table:
-        print(markdown(read_section(args.output, SECTION)["data"]))
-        return 0
+        return print_section(args.output, SECTION, markdown)
     if min(args.rows, args.torch_rows, args.repeat) < 1 or args.torch_rows > args.rows:
         ap.error("--rows, --torch-rows and --repeat must be >= 1, --torch-rows <= --rows")
     lib, v1 = kernel._kernel(), _v1_kernel()

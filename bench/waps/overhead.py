@@ -34,7 +34,7 @@ from bench import synth
 from bench.waps import PAPER, PE, SLICE
 from hdl.waps import DESIGNS, Accumulator, GroupAccumulator, MacPE, Requantizer, WapsPE
 from hdl.waps.layouts import sum_bits
-from qaccel.results import command_line, read_section, section, write_section
+from qaccel.results import command_line, print_section, read_section, section, write_section
 from sim.harness import BUILD as SIM_BUILD
 from sim.harness import run_bench
 
@@ -183,8 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--table", action="store_true", help="print the markdown table of the section; measure nothing")
     args = parser.parse_args(argv)
     if args.table:
-        print(markdown(read_section(RESULTS, "overhead")))
-        return 0
+        return print_section(RESULTS, "overhead", markdown, data_only=False)
     if args.cost_only:
         kept = read_section(RESULTS, "overhead")["data"]
         cycles, area = kept["cycles"], kept["area_nodsp"]

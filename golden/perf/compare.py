@@ -33,7 +33,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from qaccel.results import command_line, package_versions, read_section, section, write_section
+from qaccel.results import command_line, package_versions, print_section, section, write_section
 
 from golden.evaluate import check_results_file, quantized
 from golden.hap.dar import average_precision, dar
@@ -204,12 +204,7 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = ap.parse_args(argv)
     if args.table:
-        try:
-            print(markdown(read_section(args.output, SECTION)["data"]))
-        except (OSError, KeyError, ValueError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        return 0
+        return print_section(args.output, SECTION, markdown)
     if args.threads < 1:
         ap.error("--threads must be >= 1")
     models = args.models.split(",")

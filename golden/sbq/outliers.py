@@ -37,7 +37,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from qaccel.results import command_line, package_versions, read_section, section, write_section
+from qaccel.results import command_line, package_versions, print_section, section, write_section
 
 from .kernel import _kernel, lane_table, table_matrix, table_wbits
 from .model import _pair_table, check_dot_params, rank_pairs
@@ -223,8 +223,7 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = ap.parse_args(argv)
     if args.table:
-        print(markdown(read_section(args.output, SECTION)["data"]))
-        return 0
+        return print_section(args.output, SECTION, markdown)
     if args.rows < 1 or args.sigmas <= 0:
         ap.error("--rows must be >= 1 and --sigmas > 0")
     models = args.models.split(",")
