@@ -19,6 +19,7 @@ import numbers
 
 import torch
 
+from .weights import quantize_channels
 from .dar import ACT_MAX, DarGroups
 
 __all__ = [
@@ -74,13 +75,7 @@ def quantize_weights(w: torch.Tensor, weight_bits) -> torch.Tensor:
     if not isinstance(w, torch.Tensor) or not w.is_floating_point():
         raise TypeError("w must be a floating-point torch.Tensor")
     w2d = w.reshape(w.shape[0], -1).float()
-    bits = _weight_bits(weight_bits, w2d.shape[0])
-    qmax = ((1 << (bits - 1)) - 1).float()
-    absmax = w2d.abs().amax(dim=1)
-    scale = torch.where(absmax > 0, absmax / qmax, torch.ones_like(absmax)).float()
-    inv = (1.0 / scale).float()
-    codes = torch.round(w2d * inv[:, None])
-    return torch.maximum(torch.minimum(codes, qmax[:, None]), -qmax[:, None] - 1).to(torch.int64)
+    return quantize_channels(w2d, _weight_bits(weight_bits, w2d.shape[0])).codes
 
 
 def _operands(groups, weights, zero_point):
