@@ -37,6 +37,7 @@ from hdl.waps.layouts import sum_bits
 from qaccel.results import command_line, print_section, read_section, section, write_section
 from sim.harness import BUILD as SIM_BUILD
 from sim.harness import run_bench
+from sim.waps import BENCHES as BENCH
 
 __all__ = ["measure_cycles", "measure_area", "main"]
 
@@ -44,7 +45,6 @@ PROG = "python -m bench.waps.overhead"
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "docs" / "results" / "waps.json"
 WORK = REPO / "build" / "bench" / "waps_overhead"
-BENCH = {"waps_pe": "sim.waps.tb_waps_pe", "mac_pe": "sim.waps.tb_mac_pe"}
 
 
 def measure_cycles(simulator: str) -> dict:

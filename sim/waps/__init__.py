@@ -2,6 +2,6 @@
 it (collected by :mod:`sim.benches`)."""
 
 BENCHES = {
-    "waps_pe": "sim.waps.tb_waps_pe",
-    "mac_pe": "sim.waps.tb_mac_pe",
+    "waps_pe": "sim.waps.tb_pe",
+    "mac_pe": "sim.waps.tb_pe",
 }

@@ -11,9 +11,9 @@ import pytest
 
 from hdl.waps import DESIGNS
 from sim.harness import run_bench
+from sim.waps import BENCHES as BENCH
 
 DESIGN = {design.name: design for design in DESIGNS}
-BENCH = {"waps_pe": "sim.waps.tb_waps_pe", "mac_pe": "sim.waps.tb_mac_pe"}
 
 #: The small PE of the corner cases.
 SMALL = {"inputs": 4, "outputs": 3, "w_bits": 4, "a_bits": 4, "n": 4, "acc_bits": 12, "mult_bits": 10, "out_bits": 4}
