@@ -1,12 +1,15 @@
 """Planted bugs: shows that an accelerator's default tests can fail, one realistic RTL bug at a time.
 
-    python -m sim.mutants ACC [--sim icarus] [--jobs 2] [--only NAME ...] [-o docs/results/ACC.json] [--section mutants]
+    python -m sim.mutants ACC [--sim icarus] [--jobs 2] [--first] [--only NAME ...] [-o docs/results/ACC.json] [--section mutants]
 
 ``sim/<acc>/mutants.py`` declares ``MUTANTS``: :class:`sim.mutant.Mutant` entries, each one textual change to
 one file (the exact text to find, once, and its replacement) and what it stands for. For every
 mutant, in a scratch copy of the repository (the files git tracks or would track; the working tree
 is never touched), the runner applies the change and runs the accelerator's default tests
-(``pytest sim/<acc> -m 'not slow'`` on one simulator), recording which tests failed. A mutant that
+(``pytest sim/<acc> -m 'not slow'`` on one simulator), recording which tests failed. With ``--first``
+each run stops at its first failing test (``pytest -x``): a caught mutant then costs minutes instead
+of the whole default run, and its record names the tests that failed before the stop, not all
+that would (``first_failure_only``); a surviving mutant still runs every test. A mutant that
 no test catches *survives*: the command then exits 1. A change that no longer applies (its text is
 gone or not unique) is an error, so the list cannot silently go stale.
 
@@ -59,8 +62,10 @@ def _failed_tests(report: Path) -> list[str]:
     return sorted(failed)
 
 
-def run_mutant(mutant: Mutant, pristine: Path, work: Path, acc: str, simulator: str, jobs: int) -> dict:
-    """Run the default tests of ``acc`` in ``work`` with ``mutant`` applied to a fresh copy of its file."""
+def run_mutant(mutant: Mutant, pristine: Path, work: Path, acc: str, simulator: str, jobs: int,
+               first: bool = False) -> dict:
+    """Run the default tests of ``acc`` in ``work`` with ``mutant`` applied to a fresh copy of its file
+    (``first``: stop at the first failing test)."""
     target = work / mutant.path
     shutil.copy2(pristine / mutant.path, target)
     apply(mutant, work)
@@ -70,7 +75,7 @@ def run_mutant(mutant: Mutant, pristine: Path, work: Path, acc: str, simulator: 
     try:
         result = subprocess.run(
             [sys.executable, "-m", "pytest", f"sim/{acc}", "-q", "-m", "not slow", "-n", str(jobs), "--sim", simulator,
-             "-p", "no:cacheprovider", f"--junitxml={report}"],
+             "-p", "no:cacheprovider", f"--junitxml={report}", *(["-x"] if first else [])],
             cwd=work, capture_output=True, text=True, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
             timeout=TIMEOUT_S,
         )
@@ -78,13 +83,13 @@ def run_mutant(mutant: Mutant, pristine: Path, work: Path, acc: str, simulator: 
         shutil.copy2(pristine / mutant.path, target)
         return {"path": mutant.path, "bug": mutant.bug, "caught": True,
                 "failed": [f"(the default run did not end within {TIMEOUT_S} s)"],
-                "seconds": round(time.perf_counter() - start, 1)}
+                "first_failure_only": first, "seconds": round(time.perf_counter() - start, 1)}
     shutil.copy2(pristine / mutant.path, target)
     failed = _failed_tests(report)
     if result.returncode not in (0, 1):  # 2..5: pytest itself failed (collection, usage): not a catch
         raise RuntimeError(f"mutant {mutant.name}: pytest exited {result.returncode}\n{result.stdout[-3000:]}")
     return {"path": mutant.path, "bug": mutant.bug, "caught": bool(failed), "failed": failed,
-            "seconds": round(time.perf_counter() - start, 1)}
+            "first_failure_only": first, "seconds": round(time.perf_counter() - start, 1)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("acc", help="accelerator (its sim/<acc>/mutants.py lists the planted bugs)")
     parser.add_argument("--sim", choices=("icarus", "verilator"), default="icarus", help="simulator (default icarus)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="pytest workers (default: every core)")
+    parser.add_argument("--first", action="store_true",
+                        help="stop each run at its first failing test (pytest -x): faster, records fewer failing tests")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these mutants")
     parser.add_argument("-o", "--output", type=Path, help="results file (default docs/results/ACC.json)")
     parser.add_argument("--section", default="mutants", help="section of the results file (default mutants)")
@@ -126,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         bar = tqdm(chosen, desc=f"{args.acc} mutants", unit="mutant", file=sys.stderr)
         for mutant in bar:
             bar.set_postfix_str(mutant.name)
-            results[mutant.name] = run_mutant(mutant, pristine, work, args.acc, args.sim, args.jobs)
+            results[mutant.name] = run_mutant(mutant, pristine, work, args.acc, args.sim, args.jobs, args.first)
             outcome = results[mutant.name]
             tqdm.write(f"{mutant.name}: {'caught by ' + str(len(outcome['failed'])) + ' tests' if outcome['caught'] else 'SURVIVED'}",
                        file=sys.stderr)

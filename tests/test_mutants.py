@@ -34,3 +34,31 @@ def test_a_stale_bug_is_an_error(tmp_path):
         apply(Mutant("twice", "x.py", "a = 1", "a = 2", "ambiguous"), tmp_path)
     with pytest.raises(ValueError, match="occurs 0 times"):
         apply(Mutant("gone", "x.py", "b = 1", "b = 2", "gone"), tmp_path)
+
+
+def _fake_repository(root):
+    """A repository with a default run of two tests that both read ``sim/fake/value.txt``."""
+    (root / "sim" / "fake").mkdir(parents=True)
+    (root / "conftest.py").write_text("def pytest_addoption(parser):\n    parser.addoption('--sim')\n")
+    (root / "sim" / "fake" / "value.txt").write_text("value 1\nunused 1\n")
+    (root / "sim" / "fake" / "test_fake.py").write_text(
+        "from pathlib import Path\n\n"
+        "def _value():\n    return Path(__file__).with_name('value.txt').read_text().split()[1]\n\n"
+        "def test_one():\n    assert _value() == '1'\n\n"
+        "def test_two():\n    assert _value() == '1'\n")
+
+
+@pytest.mark.parametrize("first, failed", [(False, 2), (True, 1)])
+def test_run_mutant_records_the_failing_tests(tmp_path, first, failed):
+    from sim.mutants import run_mutant
+
+    pristine, work = tmp_path / "pristine", tmp_path / "work"
+    _fake_repository(pristine)
+    _fake_repository(work)
+    caught = run_mutant(Mutant("value_2", "sim/fake/value.txt", "value 1", "value 2", "wrong value"),
+                        pristine, work, "fake", "icarus", 0, first=first)
+    assert caught["caught"] and len(caught["failed"]) == failed and caught["first_failure_only"] is first
+    assert (work / "sim" / "fake" / "value.txt").read_text() == "value 1\nunused 1\n"  # restored
+    survived = run_mutant(Mutant("unused_2", "sim/fake/value.txt", "unused 1", "unused 2", "dead text"),
+                          pristine, work, "fake", "icarus", 0, first=first)
+    assert not survived["caught"] and survived["failed"] == []
