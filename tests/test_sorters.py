@@ -125,7 +125,7 @@ def test_sort_ranker_parameters_are_validated():
 
     with pytest.raises(ValueError, match="network must be 'bubble' or 'bitonic', got 'odd'"):
         SortRanker(network="odd")
-    with pytest.raises(ValueError, match=r"comp must be <= budget \(2\), got 3"):
+    with pytest.raises(ValueError, match=r"^comp must be <= budget \(2\): a lane offers at most one pair to its queue per cycle, got 3$"):
         SortRanker(budget=2, comp=3)
     with pytest.raises(TypeError, match="budget must be an integer"):
         SortRanker(budget=None)

@@ -24,11 +24,10 @@ is registered once (one operand stage, no splitter running a window ahead).
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import wiring
-from amaranth.lib.wiring import In, Out
 
 from ..params import integer
 from .term_encoder import term_slots
-from .term_generator import ACT_BITS, PairLayout, terms_layout
+from .term_generator import ACT_BITS, PairLayout, generator_signature, terms_layout
 
 __all__ = ["PairGenerator", "FIXED_RANKS", "MAX_PAIR_BUDGET"]
 
@@ -69,17 +68,7 @@ class PairGenerator(wiring.Component):
         integer("wbits", wbits, choices=(4, 8))
         self.budget, self.comp, self.wbits = budget, comp, wbits
         self.rows, self.cols = term_slots(ACT_BITS), term_slots(wbits)
-        super().__init__({
-            "a": In(terms_layout(self.rows)),
-            "w": In(terms_layout(self.cols)),
-            "load": In(1),
-            "cycle": In(range(budget)),
-            "en": In(1),
-            "sig_valid": Out(1),
-            "sig": Out(PairLayout),
-            "queued_valid": Out(1),
-            "queued": Out(PairLayout),
-        })
+        super().__init__(generator_signature(self.rows, self.cols, budget))
 
     @property
     def walks(self) -> bool:

@@ -13,7 +13,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..params import integer
-from .term_generator import PairLayout, terms_layout as _terms_layout
+from .term_generator import PairLayout, check_lane_params, generator_signature, terms_layout as _terms_layout
 
 __all__ = ["BubbleSorter", "BitonicSorter", "SortRanker", "bubble_network", "bitonic_network"]
 
@@ -160,25 +160,11 @@ class SortRanker(wiring.Component):
     def __init__(self, *, network: str = "bitonic", budget: int = 4, comp: int = 4, wbits: int = 8):
         if network not in ("bubble", "bitonic"):
             raise ValueError(f"network must be 'bubble' or 'bitonic', got {network!r}")
-        integer("budget", budget, min=1, max=16)
-        integer("comp", comp, min=0)
-        if comp > budget:
-            raise ValueError(f"comp must be <= budget ({budget}), got {comp}")
-        integer("wbits", wbits, choices=(4, 8))
+        check_lane_params(budget, comp, None, wbits)
         self.network, self.budget, self.comp, self.wbits = network, budget, comp, wbits
         self.rows, self.cols = 4, wbits // 2
         self.pairs = self.rows * self.cols
-        super().__init__({
-            "a": In(_terms_layout(self.rows)),
-            "w": In(_terms_layout(self.cols)),
-            "load": In(1),
-            "cycle": In(range(budget)),
-            "en": In(1),
-            "sig_valid": Out(1),
-            "sig": Out(_PAIR),
-            "queued_valid": Out(1),
-            "queued": Out(_PAIR),
-        })
+        super().__init__(generator_signature(self.rows, self.cols, budget))
 
     def elaborate(self, platform):
         m = Module()

@@ -33,7 +33,8 @@ from amaranth.lib.wiring import In, Out
 from ..params import integer
 from .term_encoder import term_slots
 
-__all__ = ["TermGenerator", "terms_layout", "PairLayout", "SlotLayout", "check_lane_params", "WINDOWS"]
+__all__ = ["TermGenerator", "terms_layout", "PairLayout", "SlotLayout", "check_lane_params", "generator_signature",
+           "WINDOWS"]
 
 ACT_BITS = 8
 
@@ -74,6 +75,24 @@ def check_lane_params(budget: int, comp: int, depth: int | None, wbits: int) -> 
     if depth is not None:
         integer("depth", depth, min=1, max=MAX_DEPTH)
     integer("wbits", wbits, choices=(4, 8))
+
+
+def generator_signature(a_slots: int, w_slots: int, budget: int) -> wiring.Signature:
+    """The ports every generator of ranked term pairs has (:class:`TermGenerator`, and the
+    ``PairGenerator`` and ``SortRanker`` it is compared with): terms of ``a`` and ``w`` in, ``load``,
+    ``cycle`` (0..budget-1) and ``en``; the pair of rank ``cycle`` (``sig``) and of rank
+    ``B + cycle`` (``queued``) out, each with its valid."""
+    return wiring.Signature({
+        "a": In(terms_layout(a_slots)),
+        "w": In(terms_layout(w_slots)),
+        "load": In(1),
+        "cycle": In(range(budget)),
+        "en": In(1),
+        "sig_valid": Out(1),
+        "sig": Out(PairLayout),
+        "queued_valid": Out(1),
+        "queued": Out(PairLayout),
+    })
 
 
 def table_layout(rows: int, cols: int) -> data.StructLayout:
@@ -171,17 +190,7 @@ class TermGenerator(wiring.Component):
         check_lane_params(budget, comp, None, wbits)
         self.budget, self.comp, self.wbits = budget, comp, wbits
         self.a_slots, self.w_slots = term_slots(ACT_BITS), term_slots(wbits)
-        super().__init__({
-            "a": In(terms_layout(self.a_slots)),
-            "w": In(terms_layout(self.w_slots)),
-            "load": In(1),
-            "cycle": In(range(budget)),
-            "en": In(1),
-            "sig_valid": Out(1),
-            "sig": Out(PairLayout),
-            "queued_valid": Out(1),
-            "queued": Out(PairLayout),
-        })
+        super().__init__(generator_signature(self.a_slots, self.w_slots, budget))
 
     def elaborate(self, platform):
         m = Module()
