@@ -86,7 +86,9 @@ def run_mutant(mutant: Mutant, pristine: Path, work: Path, acc: str, simulator: 
                 "first_failure_only": first, "seconds": round(time.perf_counter() - start, 1)}
     shutil.copy2(pristine / mutant.path, target)
     failed = _failed_tests(report)
-    if result.returncode not in (0, 1):  # 2..5: pytest itself failed (collection, usage): not a catch
+    # 2..5: pytest itself failed (collection, usage): not a catch. With -x, pytest-xdist ends a run it
+    # stops as interrupted (2), so there a 2 with failing tests in the report is the catch.
+    if result.returncode not in (0, 1) and not (first and result.returncode == 2 and failed):
         raise RuntimeError(f"mutant {mutant.name}: pytest exited {result.returncode}\n{result.stdout[-3000:]}")
     return {"path": mutant.path, "bug": mutant.bug, "caught": bool(failed), "failed": failed,
             "first_failure_only": first, "seconds": round(time.perf_counter() - start, 1)}

@@ -48,17 +48,19 @@ def _fake_repository(root):
         "def test_two():\n    assert _value() == '1'\n")
 
 
-@pytest.mark.parametrize("first, failed", [(False, 2), (True, 1)])
-def test_run_mutant_records_the_failing_tests(tmp_path, first, failed):
+@pytest.mark.parametrize("first, jobs, failed", [(False, 0, 2), (True, 0, 1), (True, 1, None)])
+def test_run_mutant_records_the_failing_tests(tmp_path, first, jobs, failed):
+    """``failed``: how many tests the record names (None: any; pytest-xdist, whose stopped run exits 2)."""
     from sim.mutants import run_mutant
 
     pristine, work = tmp_path / "pristine", tmp_path / "work"
     _fake_repository(pristine)
     _fake_repository(work)
     caught = run_mutant(Mutant("value_2", "sim/fake/value.txt", "value 1", "value 2", "wrong value"),
-                        pristine, work, "fake", "icarus", 0, first=first)
-    assert caught["caught"] and len(caught["failed"]) == failed and caught["first_failure_only"] is first
+                        pristine, work, "fake", "icarus", jobs, first=first)
+    assert caught["caught"] and caught["first_failure_only"] is first
+    assert len(caught["failed"]) == failed if failed else caught["failed"]
     assert (work / "sim" / "fake" / "value.txt").read_text() == "value 1\nunused 1\n"  # restored
     survived = run_mutant(Mutant("unused_2", "sim/fake/value.txt", "unused 1", "unused 2", "dead text"),
-                          pristine, work, "fake", "icarus", 0, first=first)
+                          pristine, work, "fake", "icarus", jobs, first=first)
     assert not survived["caught"] and survived["failed"] == []
