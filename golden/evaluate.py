@@ -107,6 +107,16 @@ def check_results_file(path: Path, name: str) -> None:
         raise ValueError(f"{path} is not a results file of qaccel.results ({exc}); move it away or use another file") from None
 
 
+def study_models(models: str, output: Path, name: str) -> list[str]:
+    """The models of a study's comma-separated ``--models``, each checked to exist, and its results
+    file checked to take section ``name`` (:func:`check_results_file`): ``ValueError`` before any work."""
+    names = models.split(",")
+    for model in names:
+        get_network(model)
+    check_results_file(output, name)
+    return names
+
+
 def error_message(exc: Exception) -> str:
     """One readable line for an expected error (``KeyError`` quotes its message otherwise)."""
     return str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)

@@ -144,3 +144,13 @@ def test_evaluate_refuses_a_file_in_another_layout(tmp_path, capsys):
     assert evaluate.main(["--model", "digits_cnn", "--scheme", "int8", "-o", str(old)]) == 2
     err = capsys.readouterr().err
     assert "not a results file" in err and len(err.strip().splitlines()) == 1
+
+
+def test_study_models_checks_models_and_results_file_before_any_work(tmp_path):
+    assert evaluate.study_models("digits_cnn,minilm", tmp_path / "new.json", "accuracy") == ["digits_cnn", "minilm"]
+    with pytest.raises(ValueError, match=r"^unknown model 'nope'; known: digits_cnn, minilm"):
+        evaluate.study_models("digits_cnn,nope", tmp_path / "new.json", "accuracy")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{bad")
+    with pytest.raises(ValueError, match="is not a results file of qaccel.results"):
+        evaluate.study_models("digits_cnn", bad, "accuracy")

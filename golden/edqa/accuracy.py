@@ -41,7 +41,7 @@ from tqdm import tqdm
 
 from qaccel.results import command_line, package_versions, section, write_section
 
-from golden.evaluate import check_results_file, quantized
+from golden.evaluate import quantized, study_models
 from golden.models import get_network
 
 from .baselines import DirectScheme, NoisyQuantScheme, PoTScheme
@@ -82,13 +82,10 @@ def checked_models(ap, args, section_name: str, positive: dict, check=None) -> l
     for name, value in {**positive, "--sentences": args.sentences, "--threads": args.threads}.items():
         if value is not None and value < 1:
             ap.error(f"{name} must be >= 1")
-    models = args.models.split(",")
     try:
-        for model in models:
-            get_network(model)
+        models = study_models(args.models, args.output, section_name)
         if check is not None:
             check()
-        check_results_file(args.output, section_name)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return None

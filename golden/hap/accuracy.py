@@ -35,7 +35,7 @@ from tqdm import tqdm
 
 from qaccel.results import command_line, package_versions, print_section, section, write_section
 
-from golden.evaluate import check_results_file, quantized
+from golden.evaluate import quantized, study_models
 from golden.models import get_network
 
 from .dar import MODES, average_precision, dar, metadata_bits_per_value
@@ -189,11 +189,8 @@ def main(argv=None) -> int:
     for name, value in (("--limit", args.limit), ("--minilm-limit", args.minilm_limit), ("--threads", args.threads)):
         if value is not None and value < 1:
             ap.error(f"{name} must be >= 1")
-    models = args.models.split(",")
     try:
-        for model in models:
-            get_network(model)
-        check_results_file(args.output, SECTION)
+        models = study_models(args.models, args.output, SECTION)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

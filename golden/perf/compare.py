@@ -35,7 +35,7 @@ from tqdm import tqdm
 
 from qaccel.results import command_line, package_versions, print_section, section, write_section
 
-from golden.evaluate import check_results_file, quantized
+from golden.evaluate import quantized, study_models
 from golden.hap.dar import average_precision, dar
 from golden.hap.operands import capture_operands
 from golden.hap.scheme import HAPScheme
@@ -207,11 +207,8 @@ def main(argv=None) -> int:
         return print_section(args.output, SECTION, markdown)
     if args.threads < 1:
         ap.error("--threads must be >= 1")
-    models = args.models.split(",")
     try:
-        for model in models:
-            get_network(model)
-        check_results_file(args.output, SECTION)
+        models = study_models(args.models, args.output, SECTION)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

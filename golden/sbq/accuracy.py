@@ -49,7 +49,7 @@ import torch
 
 from qaccel.results import command_line, package_versions, section, write_section
 
-from golden.evaluate import check_results_file, evaluate
+from golden.evaluate import evaluate, study_models
 from golden.export import export_layers
 from golden.models import get_network
 from golden.schemes import get_scheme
@@ -189,11 +189,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if any(v is not None and v < 1 for v in (args.sentences, args.limit)) or args.error_rows < 1:
         ap.error("--sentences, --limit and --error-rows must be >= 1")
-    models = args.models.split(",")
     try:
-        for model in models:
-            get_network(model)
-        check_results_file(args.output, SECTION)
+        models = study_models(args.models, args.output, SECTION)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
