@@ -35,6 +35,14 @@ def with_count(n: int, wbits: int, rng: random.Random) -> tuple[int, int]:
     return rng.choice(table[best])
 
 
+def fewer_than(n: int, wbits: int, rng: random.Random) -> tuple[int, int]:
+    """A random operand pair with the most term pairs below ``n`` (``n >= 1``): a multiplication that
+    leaves at least one spare cycle in a window of ``n`` cycles. ``with_count(n - 1)`` does not always:
+    when no pair has exactly ``n - 1`` (int8 x int8 has no 7) it may round up to ``n``."""
+    table = _by_count(wbits)
+    return rng.choice(table[max(k for k in table if k < n)])
+
+
 def heaviest(wbits: int, rng: random.Random) -> tuple[int, int]:
     return rng.choice(_by_count(wbits)[max(_by_count(wbits))])
 
@@ -168,9 +176,9 @@ def lane_corner_cases(budget: int, comp: int, depth: int, wbits: int, seed: int 
         fill = [heaviest(wbits, rng) for _ in range(-(-depth // comp))]
         cases.append(("queue filled to depth, then drained", [a for a, _ in fill] + [0] * zeros_to_drain,
                       [w for _, w in fill] + [0] * zeros_to_drain))
-        # A full queue popped once in the last cycle of a multiplication (n = B - 1), then pushed in
+        # A full queue popped once in the last cycle of a multiplication (n < B), then pushed in
         # the first cycle of the next one; and pushes in a window's last cycle then a pop in cycle 0.
-        light = with_count(budget - 1, wbits, rng)
+        light = fewer_than(budget, wbits, rng)
         seq = [heaviest(wbits, rng) for _ in range(depth + 1)] + [light, heaviest(wbits, rng), light, (0, 0), (0, 0)]
         cases.append(("pop in last cycle, push in next first cycle", [a for a, _ in seq], [w for _, w in seq]))
     exact = with_count(budget, wbits, rng)

@@ -8,7 +8,7 @@ from amaranth.hdl import signed
 
 from hdl.sbq.compute_lane import PRODUCT_STAGES, lane_latency, mult_layout, sum_width
 from sim.harness import bench_params, record_figures
-from sim.sbq.cases import HAND_WRITTEN_FIFO, expected, heaviest, lane_corner_cases, lane_model, random_vector, with_count
+from sim.sbq.cases import HAND_WRITTEN_FIFO, expected, fewer_than, heaviest, lane_corner_cases, lane_model, random_vector
 from sim.streams import Scoreboard, Testbench, random_pauses
 
 
@@ -137,11 +137,10 @@ async def throughput(dut):
 
 
 def _queue_then_pop_last(budget: int, comp: int, wbits: int, rng: random.Random):
-    """An inner product that ends with a multiplication of ``B - 1`` pairs (a zero when ``B = 1``)
-    after two heavy ones: its last cycle is a spare cycle that pops the queue, which still holds
-    entries (when ``C > 0``)."""
-    light = with_count(budget - 1, wbits, rng) if budget > 1 else (0, 0)
-    seq = [heaviest(wbits, rng), heaviest(wbits, rng), light]
+    """An inner product that ends with a multiplication of fewer than ``B`` pairs (``B - 1`` where that
+    count exists, a zero when ``B = 1``) after two heavy ones: its last cycle is a spare cycle that
+    pops the queue, which still holds entries (when ``C > 0``)."""
+    seq = [heaviest(wbits, rng), heaviest(wbits, rng), fewer_than(budget, wbits, rng)]
     return [x for x, _ in seq], [y for _, y in seq]
 
 

@@ -13,8 +13,8 @@ from amaranth.hdl import signed
 from hdl.sbq.compute_lane import lane_latency, sum_width
 from hdl.sbq.inner_product_unit import MAX_LENGTH, data_layout
 from sim.harness import bench_params, record_figures
-from sim.sbq.cases import (HAND_WRITTEN_FIFO, expected, heaviest, lane_corner_cases, random_vector, weight_range,
-                           with_count)
+from sim.sbq.cases import (HAND_WRITTEN_FIFO, expected, fewer_than, heaviest, lane_corner_cases, random_vector,
+                           weight_range)
 from sim.streams import Scoreboard, Testbench, random_pauses
 
 
@@ -158,7 +158,7 @@ async def reset_mid_inner_product(dut):
     ipu.cmd.clear()
     ipu.data.clear()
     await ipu.tb.reset()
-    assert len(ipu.scoreboard.matched) <= 1, f"more results than finished inner products before the reset"
+    assert len(ipu.scoreboard.matched) <= 1, "more results than finished inner products before the reset"
     ipu.scoreboard.pending.clear()  # a result of an interrupted inner product would now be extra
     ipu.transfer_cycles()
     products = [(f"after reset {k}", *random_vector(rng.randrange(0, 3 * ipu.lanes), ipu.wbits, rng)) for k in range(8)]
@@ -207,7 +207,7 @@ async def stall_in_last_cycle(dut):
     ipu.result.clear_pause_generator()
     ipu.result.pause = True  # ready stays low until the end of the test
     for k in range(6):
-        light = with_count(budget - 1, ipu.wbits, rng) if budget > 1 else (0, 0)
+        light = fewer_than(budget, ipu.wbits, rng)
         seq = [heaviest(ipu.wbits, rng), heaviest(ipu.wbits, rng), light]
         ipu.send(f"behind a stopped result {k}", *_spread([x for x, _ in seq], [y for _, y in seq], n))
     await ipu.tb.cycles(30 * budget + 2 * n)
