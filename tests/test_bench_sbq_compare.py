@@ -83,8 +83,19 @@ def test_plot_of_the_mac_baseline(tmp_path):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_the_slow_bubble_ranker_only_when_named():
-    keys = [job[2] for job in compare.jobs(["table_v"], False)]
-    assert "sort_ranker_bubble" not in keys and "sort_ranker_bitonic" in keys
-    assert "sort_ranker_bubble" in [job[2] for job in compare.jobs(["table_v"], False, ("sort_ranker_bubble",))]
+def test_the_slow_bubble_ranker_only_when_named_or_in_the_single_abc_group():
+    found = [(job[1], job[2]) for job in compare.jobs(["table_v"], False)]
+    assert ("setup_b_b4", "sort_ranker_bitonic") in found and ("setup_b_b4", "sort_ranker_bubble") not in found
+    assert [key for group, key in found if group == compare.SINGLE_ABC_GROUP] == [
+        "term_generator", "pair_generator", "sort_ranker_bubble", "sort_ranker_bitonic"]
+    named = [(job[1], job[2]) for job in compare.jobs(["table_v"], False, ("setup_b_b4/sort_ranker_bubble",))]
+    assert ("setup_b_b4", "sort_ranker_bubble") in named
+    assert compare._named("g", "k", ("k",)) and compare._named("g", "k", ("g/k",)) and not compare._named("g", "k", ("h/k",))
     assert set(compare.LEFT_OUT) == {"sort_ranker_bubble"}
+    assert compare.SINGLE_ABC_GROUP not in compare.table_v_parts(quick=True)
+
+
+def test_markdown_of_a_part_without_7_series_figures():
+    table_v = {"data": {"groups": {"setup_b_b4_single_abc": {"sort_ranker_bubble": {
+        "cmos": {"transistors": 73282, "ff_transistors": 2304}}}}, "ratios": {}, "paper": compare._paper_ratios()}}
+    assert "| setup_b_b4_single_abc | `sort_ranker_bubble` | 73282 | 2304 | - | - | - |" in compare.markdown(table_v, None)

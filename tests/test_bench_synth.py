@@ -79,6 +79,16 @@ def test_cmos_transistor_count(tmp_path):
     assert tiny["cells"] == {"$_DFF_P_": 8, "$_NAND_": 2, "$_NOR_": 9, "$_NOT_": 8}
 
 
+def test_cmos_single_abc_flow(tmp_path):
+    # Without synth's own abc pass the same small designs map to the same gates.
+    bare = synth.cmos(And4(), "and4", workdir=tmp_path, single_abc=True)
+    assert (bare["transistors"], bare["cells"]) == (12, {"$_NAND_": 2, "$_NOR_": 1})
+    script = (tmp_path / "cmos" / "synth.ys").read_text()
+    assert "synth -top and4 -flatten -noabc" in script and "abc -g cmos2" in script
+    tiny = synth.cmos(Tiny(), "tiny", single_abc=True)
+    assert (tiny["ffs"], tiny["ff_transistors"]) == (8, 128) and tiny["transistors"] >= 128 + 12
+
+
 def test_cmos_refuses_a_cell_it_cannot_count(tmp_path):
     latch = tmp_path / "latch.v"
     latch.write_text("module latch(input en, input d, output reg q);\n  always @* if (en) q = d;\nendmodule\n")
