@@ -99,3 +99,8 @@ def test_markdown_of_a_part_without_7_series_figures():
     table_v = {"data": {"groups": {"setup_b_b4_single_abc": {"sort_ranker_bubble": {
         "cmos": {"transistors": 73282, "ff_transistors": 2304}}}}, "ratios": {}, "paper": compare._paper_ratios()}}
     assert "| setup_b_b4_single_abc | `sort_ranker_bubble` | 73282 | 2304 | - | - | - |" in compare.markdown(table_v, None)
+
+
+def test_the_recorded_command_leaves_out_only_the_jobs():
+    assert compare.without_jobs(["--only", "table_v", "-j", "2", "--part", "a/b"]) == ["--only", "table_v", "--part", "a/b"]
+    assert compare.without_jobs(["-j16", "--jobs=4", "--jobs", "3", "--quick"]) == ["--quick"]

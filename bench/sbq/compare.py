@@ -57,7 +57,8 @@ from qaccel.results import command_line, package_versions, read_section, section
 
 from .. import synth
 
-__all__ = ["table_v_parts", "mac_parts", "jobs", "measure", "run", "per_multiplication", "markdown", "main"]
+__all__ = ["table_v_parts", "mac_parts", "jobs", "measure", "run", "per_multiplication", "markdown", "without_jobs",
+           "main"]
 
 PROG = "python -m bench.sbq.compare"
 REPO = Path(__file__).resolve().parents[2]
@@ -392,6 +393,19 @@ def plot(mac: dict, path: Path) -> Path:
     return path
 
 
+def without_jobs(argv: list[str]) -> list[str]:
+    """``argv`` without its ``-j``/``--jobs`` option and value (they change nothing measured)."""
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in ("-j", "--jobs"):
+            skip = True
+        elif not arg.startswith(("-j", "--jobs=")):
+            kept.append(arg)
+    return kept
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0], allow_abbrev=False)
@@ -433,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(markdown(found["table_v"], found["mac_baseline"]))
         return 0
-    command = command_line(PROG, [arg for arg in argv if not arg.startswith(("-j", "--jobs"))])
+    command = command_line(PROG, without_jobs(argv))
     tools = {"yosys": synth.tool_versions()["yosys"], **package_versions("amaranth")}
     written = run(names, args.quick, output, command, tools, max(1, args.jobs), tuple(args.part))
     print(markdown(written.get("table_v"), written.get("mac_baseline")))
