@@ -210,7 +210,7 @@ def markdown(data: dict) -> str:
 
 
 def main(argv=None) -> int:
-    from golden.models import get_network
+    from golden.evaluate import study_models
 
     from .accuracy import _codes
 
@@ -226,10 +226,8 @@ def main(argv=None) -> int:
         return print_section(args.output, SECTION, markdown)
     if args.rows < 1 or args.sigmas <= 0:
         ap.error("--rows must be >= 1 and --sigmas > 0")
-    models = args.models.split(",")
     try:
-        for model in models:
-            get_network(model)
+        models = study_models(args.models, args.output, SECTION)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

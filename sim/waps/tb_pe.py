@@ -1,6 +1,6 @@
 """cocotb testbench of both PE designs: `waps_pe` bit-exact against ``golden.waps.forward``, and its
 baseline `mac_pe` against the same model with every group scale 1. Which one runs is read from the
-toplevel's name; the tests themselves are in :mod:`sim.waps.bench`."""
+toplevel's name; the tests themselves are in :mod:`sim.waps.bench`, each taking ``grouped``."""
 
 import cocotb
 
@@ -16,26 +16,15 @@ def _grouped(dut) -> bool:
     return GROUPED[dut._name]
 
 
-@cocotb.test()
-async def real_network(dut):
-    await bench.real_network(dut, _grouped(dut))
+def _test(body):
+    """The cocotb test ``body.__name__``: ``body(dut, grouped)`` for the design under test."""
+    async def run(dut):
+        await body(dut, _grouped(dut))
+    return cocotb.test(name=body.__name__)(run)
 
 
-@cocotb.test()
-async def corners(dut):
-    await bench.corners(dut, _grouped(dut))
-
-
-@cocotb.test()
-async def random_layers(dut):
-    await bench.random_layers(dut, _grouped(dut))
-
-
-@cocotb.test()
-async def backpressure_and_reset(dut):
-    await bench.backpressure_and_reset(dut, _grouped(dut))
-
-
-@cocotb.test()
-async def three_groups_cycles(dut):
-    await bench.three_groups_cycles(dut, _grouped(dut))
+real_network = _test(bench.real_network)
+corners = _test(bench.corners)
+random_layers = _test(bench.random_layers)
+backpressure_and_reset = _test(bench.backpressure_and_reset)
+three_groups_cycles = _test(bench.three_groups_cycles)
